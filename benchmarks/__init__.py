@@ -1,0 +1,1 @@
+"""`make bench`: every bench_*.py module's ``bench()`` result in one table."""

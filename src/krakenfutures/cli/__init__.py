@@ -1,0 +1,1 @@
+"""The `kf` command line."""

@@ -1,0 +1,1 @@
+"""The REST client: :class:`Client` (sync) and :class:`AsyncClient`, thin core + transport."""

@@ -1,0 +1,62 @@
+"""Fault knobs of the simulator: what goes wrong, on purpose, for reliability tests.
+
+Counters (``*_next``) fire on the next N matching requests, deterministically; rates fire at
+random from the simulator's seeded RNG. Set from ``sim.toml`` ``[faults]`` or ``kf sim ctl faults``.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from krakenfutures.errors import ConfigError
+
+
+@dataclass
+class Faults:
+    """Current fault settings; all zero means a well-behaved exchange."""
+
+    latency_ms: int = 0
+    drop_after_execute_next: int = 0  # execute the order, then never answer
+    drop_after_execute_rate: float = 0.0
+    http_5xx_next: int = 0  # answer 502 without touching state
+    http_5xx_rate: float = 0.0
+    unavailable_next: int = 0  # answer {"error": "Unavailable"} without touching state
+    unavailable_rate: float = 0.0
+    rate_limit_exhausted: bool = False  # every costed call gets apiLimitExceeded
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """Apply ``{name: value}`` changes, refusing unknown knobs with the list of known ones."""
+        known = {f.name: f.type for f in fields(self)}
+        for name, value in changes.items():
+            if name not in known:
+                raise ConfigError(f"unknown fault {name!r}; known: {', '.join(sorted(known))}")
+            current = getattr(self, name)
+            if isinstance(current, bool):
+                value = (
+                    value
+                    if isinstance(value, bool)
+                    else str(value).lower() in ("1", "true", "yes", "on")
+                )
+            elif isinstance(current, int):
+                value = int(value)
+            else:
+                value = float(value)
+                if not 0.0 <= value <= 1.0:
+                    raise ConfigError(f"fault {name} is a probability: give a value in [0, 1]")
+            setattr(self, name, value)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values for ``kf sim ctl status`` and JSON."""
+        return asdict(self)
+
+    def take(self, counter: str, rate: str, rng: random.Random) -> bool:
+        """Whether the fault named ``counter``/``rate`` fires for this request (consumes one)."""
+        left = getattr(self, counter)
+        if left > 0:
+            setattr(self, counter, left - 1)
+            return True
+        p = getattr(self, rate)
+        # The fault RNG draws only when a rate is set, so runs without faults stay reproducible.
+        return bool(p) and rng.random() < p

@@ -1,0 +1,1 @@
+"""Public test helpers: FakeClock and exchange_pair() wiring a client to the simulator."""
