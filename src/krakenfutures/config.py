@@ -211,6 +211,28 @@ def default_credentials_path(env: Mapping[str, str] | None = None) -> Path:
     return Path(named).expanduser() if named else config_dir(e) / "credentials.toml"
 
 
+def sim_credentials_path(env: Mapping[str, str] | None = None) -> Path:
+    """Where ``kf sim`` writes the key pair it generates (picked up for loopback base URLs)."""
+    return config_dir(env) / "sim-credentials.toml"
+
+
+def is_loopback_url(base_url: str) -> bool:
+    """Whether an origin points at this machine (127.0.0.0/8, ::1, localhost)."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    return host == "localhost" or host == "::1" or host.startswith("127.")
+
+
+def sim_credentials_for(base_url: str, env: Mapping[str, str] | None = None) -> Credentials | None:
+    """The simulator's credentials when ``base_url`` is the loopback origin they were made for."""
+    path = sim_credentials_path(env)
+    if not is_loopback_url(base_url) or not path.exists():
+        return None
+    creds = read_credentials_file(path)
+    if creds.base_url is not None and creds.base_url.rstrip("/") != base_url.rstrip("/"):
+        return None
+    return creds
+
+
 def state_dir(env: Mapping[str, str] | None = None) -> Path:
     """Where local state (nonce files) lives: ``KRAKEN_FUTURES_STATE_DIR``, else
     ``$XDG_STATE_HOME/krakenfutures`` (default ``~/.local/state/krakenfutures``). Not created."""

@@ -29,13 +29,16 @@ Order-level outcomes (``sendStatus.status`` values such as ``insufficientAvailab
     │   ├── InsufficientFundsError      ``insufficientFunds`` (transfers)
     │   └── OrderRejectedError          an order status that is a refusal (opt-in)
     └── StateError                      a broken local invariant
-        └── SequenceGapError            a feed skipped a sequence number
+        ├── SequenceGapError            a feed skipped a sequence number
+        └── CrossedBookError            a local order book has best bid >= best ask
 
 Each :class:`ExchangeError` carries ``code`` (Kraken's error string), ``http_status``,
 ``retryable`` and ``endpoint``; none ever carries a secret.
 """
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 
 class KrakenFuturesError(Exception):
@@ -167,11 +170,37 @@ class SequenceGapError(StateError):
         self.got = got
 
 
+class CrossedBookError(StateError):
+    """A local order book's best bid is at or above its best ask: a delta was missed.
+
+    Attributes:
+        symbol: the book's symbol.
+        best_bid, best_ask: the crossing prices (Decimal).
+        seq: the sequence number of the message that crossed the book.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        symbol: str,
+        best_bid: Decimal | None,
+        best_ask: Decimal | None,
+        seq: int,
+    ) -> None:
+        super().__init__(message)
+        self.symbol = symbol
+        self.best_bid = best_bid
+        self.best_ask = best_ask
+        self.seq = seq
+
+
 __all__ = [
     "AuthenticationError",
     "ConfigError",
     "ConnectError",
     "CredentialsError",
+    "CrossedBookError",
     "ExchangeError",
     "InsufficientFundsError",
     "InvalidArgumentError",

@@ -24,7 +24,9 @@ SYMBOL = "PF_XBTUSD"
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[Any]:
-    with testing.running_simulator(seed=7) as handle:
+    # The synthetic market on, so there is a book to cross and liquidity to take.
+    with testing.running_simulator(testing.sim_config(seed=7, market=True)) as handle:
+        handle.tick()
         yield handle
 
 
@@ -128,7 +130,9 @@ def test_resting_post_order_shows_up_and_cancels(run) -> None:
 
 
 def test_crossing_post_order_is_refused_with_exit_6(run) -> None:
-    price = (_mark(run) * 2).quantize(Decimal(1))
+    price = (_mark(run) * Decimal("1.01")).quantize(
+        Decimal(1)
+    )  # through the ask, inside the collar
     result = run("order", "buy", SYMBOL, "0.001", "--limit", str(price), "--post")
     assert result.exit_code == ExitCode.ORDER_REFUSED, result.stderr
     assert "postWouldExecute" in result.stderr

@@ -266,11 +266,18 @@ from krakenfutures.cli import read, trade  # noqa: E402  (plain modules: click o
 
 read.register(main)
 trade.register(main)
-# More command groups plug in here, e.g. the simulator:
-#   main.add_lazy_command("sim", "krakenfutures.cli.sim:sim", "Run the local exchange simulator.",
-#                         section="Simulator")
-# or, for a module that is cheap to import: from krakenfutures.cli.sim import sim;
-# main.add_command(sim, section="Simulator").
+main.add_lazy_command(
+    "sim",
+    "krakenfutures.cli.sim:sim",
+    "Run the local exchange simulator (kf sim), or steer one (kf sim ctl).",
+    section="Simulator",
+)
+main.add_lazy_command(
+    "demo",
+    "krakenfutures.cli.demo:demo",
+    "Trade a short session against an embedded simulator.",
+    section="Simulator",
+)
 
 
 __all__ = ["EPILOG", "KfGroup", "describe_error", "main"]

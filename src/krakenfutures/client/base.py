@@ -17,7 +17,13 @@ from krakenfutures.client.nonce_store import (
     NonceSource,
     NoNonce,
 )
-from krakenfutures.config import Credentials, load_credentials, resolve_base_url, state_dir
+from krakenfutures.config import (
+    Credentials,
+    load_credentials,
+    resolve_base_url,
+    sim_credentials_for,
+    state_dir,
+)
 from krakenfutures.core.retry import RetryPolicy
 
 NonceMode = Literal["file", "memory", "none"]
@@ -49,13 +55,12 @@ class ClientBase:
         rate_limit: bool = True,
         env: Mapping[str, str] | None = None,
     ) -> None:
-        creds, file_base_url = (
-            load_credentials(api_key, api_secret, path=credentials_file, env=env),
-            None,
-        )
-        if creds is not None:
-            file_base_url = creds.base_url
+        creds = load_credentials(api_key, api_secret, path=credentials_file, env=env)
+        file_base_url = creds.base_url if creds is not None else None
         self.base_url = resolve_base_url(base_url, env=env, fallback=file_base_url)
+        if creds is None:
+            # `kf sim` writes its generated key pair for its own loopback origin.
+            creds = sim_credentials_for(self.base_url, env)
         self.credentials: Credentials | None = creds
         self.timeout_s = timeout_s
         self._clock_ms = clock_ms or _wall_ms

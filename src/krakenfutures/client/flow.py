@@ -18,7 +18,7 @@ import msgspec
 from krakenfutures.core.rest.build import Request, build_request
 from krakenfutures.core.rest.endpoint import Endpoint, Pool
 from krakenfutures.core.rest.parse import parse_response
-from krakenfutures.core.retry import RetryPolicy
+from krakenfutures.core.retry import RetryPolicy, check_not_executed
 from krakenfutures.errors import KrakenFuturesError, NonceError, RateLimitError
 from krakenfutures.transport.base import Response
 
@@ -97,6 +97,7 @@ def call_flow(
     """Build, sign, pace, send, parse and retry one endpoint call; return the typed result."""
     attempt = 0
     nonce_retries = 0
+    uncertain = False  # an earlier attempt may have been executed
     idempotent = is_idempotent(endpoint, params)
     while True:
         now_ms: int = yield NOW
@@ -109,8 +110,20 @@ def call_flow(
                 yield Sleep(wait_ms)
         try:
             response: Response = yield Send(request)
-            return parse_response(endpoint, response.status, response.body)
+            result = parse_response(endpoint, response.status, response.body)
+            if (
+                uncertain
+                and endpoint.name == "send_order"
+                and getattr(result, "status", None) == "clientOrderIdAlreadyExist"
+            ):
+                # An earlier attempt whose reply was lost did place the order: find it rather
+                # than report the duplicate as a refusal. This is what makes retries safe.
+                recovered = yield from _recover_sent_order(ctx, params, result)
+                return recovered
+            return result
         except KrakenFuturesError as exc:
+            if not check_not_executed(exc):
+                uncertain = True
             if isinstance(exc, RateLimitError):
                 ctx.on_rate_limited(endpoint.pool.value, now_ms)
             if isinstance(exc, NonceError) and nonce:
@@ -138,3 +151,36 @@ def call_flow(
             )
             if delay > 0:
                 yield Sleep(delay)
+
+
+def _recover_sent_order(
+    ctx: CallContext, params: Any, duplicate: Any
+) -> Generator[Action, Any, Any]:
+    """After a lost reply, look the order up by ``cliOrdId`` and answer as the lost reply would
+    have (status ``placed``); fall back to the duplicate status if it cannot be found."""
+    from krakenfutures.core.rest.endpoints import BY_NAME
+    from krakenfutures.core.rest.schema_orders import OrderStatusParams, SendStatus
+
+    cli_ord_id = params.cli_ord_id
+    endpoint = BY_NAME["get_order_status"]
+    now_ms: int = yield NOW
+    nonce = ctx.next_nonce(now_ms)
+    lookup = OrderStatusParams(cli_ord_ids=[cli_ord_id])
+    request = build_request(endpoint, lookup, api_key=ctx.api_key, key=ctx.key, nonce=nonce)
+    response: Response = yield Send(request)
+    rows = parse_response(endpoint, response.status, response.body)
+    for row in rows:
+        if row.order.cli_ord_id == cli_ord_id and row.status != "REJECTED":
+            _log().warning(
+                "send_order %s: reply was lost but the order exists (%s); returning it",
+                cli_ord_id,
+                row.order.order_id,
+            )
+            return SendStatus(
+                order_id=row.order.order_id,
+                status="placed",
+                received_time=row.order.timestamp,
+                cli_ord_id=cli_ord_id,
+                order_events=[],
+            )
+    return duplicate

@@ -265,6 +265,46 @@ class Exchange(Queries):
             )
         return "success"
 
+    def withdraw(
+        self, account: str, wallet: str, currency: str, amount: Decimal, now_ms: int
+    ) -> tuple[str, str | None]:
+        """Withdraw ``amount`` of ``currency`` from ``cash`` or ``flex`` to the (outside) Spot
+        wallet. Returns ``("success", uid)`` or Kraken's error string and None:
+        ``invalidAccount``, ``invalidAmount``, ``invalidUnit``, ``insufficientFunds``. From
+        ``flex`` only the currency's ``available`` amount (margin kept) can leave."""
+        acct = self._acct(account)
+        src = wallet.lower()
+        if src not in ("cash", FLEX):
+            return "invalidAccount", None
+        if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+            return "invalidAmount", None
+        key = currency.upper() if src == FLEX else currency.lower()
+        balances = self._balances(acct, src)
+        if key not in balances:
+            return "invalidUnit", None
+        now = self._begin(now_ms)
+        available = balances[key]
+        if src == FLEX:
+            available = self.ledger.account_state(acct, now).flex.currencies[key].available
+        if amount > available:
+            return "insufficientFunds", None
+        old = balances[key]
+        balances[key] = old - amount
+        uid = self._uuid()
+        self._log(
+            acct,
+            now,
+            asset=key.lower(),
+            info="cross-exchange transfer",
+            booking_uid=uid,
+            margin_account=src,
+            old_balance=old,
+            new_balance=balances[key],
+        )
+        self._touched.add(acct.name)
+        self._settle(now)
+        return "success", uid
+
     def _balances(self, acct: AccountData, wallet: str) -> dict[str, Decimal]:
         if wallet == "cash":
             return acct.cash

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -26,6 +28,7 @@ from krakenfutures.sim.faults import Faults
 
 log = logging.getLogger("krakenfutures.sim")
 _encoder = msgspec.json.Encoder(decimal_format="string")
+_batch_decoder = msgspec.json.Decoder(float_hook=Decimal)
 JSON = "application/json"
 
 
@@ -47,6 +50,26 @@ class Refusal(Exception):
         super().__init__(code)
         self.code = code
         self.http_status = http_status
+
+
+_LONG_DECIMAL = re.compile(rb'"(-?\d+\.\d{13,})"')
+
+
+def _round_long(match: re.Match[bytes]) -> bytes:
+    value = Decimal(match.group(1).decode()).quantize(Decimal("1e-12"))
+    text = format(value, "f").rstrip("0").rstrip(".")
+    return b'"' + (text if text not in ("", "-0") else "0").encode() + b'"'
+
+
+def tidy_decimals(body: bytes) -> bytes:
+    """Round values computed by division (ratios, averages, funding rates) to 12 decimals.
+
+    The engine computes exactly with 28-digit Decimals; Kraken publishes at most ~12 decimals,
+    and clients (and people reading ``kf`` tables) should see numbers shaped like Kraken's.
+    """
+    if b"." not in body:
+        return body
+    return _LONG_DECIMAL.sub(_round_long, body)
 
 
 def iso_ms(ts_ms: int) -> str:
@@ -96,14 +119,14 @@ class Gateway:
     def success(self, endpoint: Endpoint, payload: Any, now_ms: int) -> Reply:
         """Encode a success reply in the endpoint's envelope style."""
         if not endpoint.envelope:
-            return Reply(200, _encoder.encode(payload))
+            return Reply(200, tidy_decimals(_encoder.encode(payload)))
         body: dict[str, Any] = {"result": "success"}
         if endpoint.key is not None:
             body[endpoint.key] = payload
         elif isinstance(payload, dict):
             body.update(payload)
         body["serverTime"] = iso_ms(now_ms)
-        return Reply(200, _encoder.encode(body))
+        return Reply(200, tidy_decimals(_encoder.encode(body)))
 
     def error(
         self, endpoint: Endpoint | None, code: str, now_ms: int, http_status: int = 200
@@ -189,6 +212,31 @@ class Gateway:
             reply.drop = True
         return reply
 
+    def replay(
+        self,
+        method: str,
+        path: str,
+        raw_query: bytes,
+        headers: Mapping[str, str],
+        body: bytes,
+        now_ms: int,
+    ) -> None:
+        """Re-apply a request that was accepted before a restart: no auth, pacing or faults
+        (its nonce and budget were spent the first time), same handler, same state change."""
+        found = lookup(method, path)
+        if found is None:
+            return
+        endpoint, path_vars = found
+        key = self.keys.get(headers.get("APIKey", ""))
+        handler = self.handlers.get(endpoint.name)
+        if handler is None:
+            return
+        try:
+            params = self._decode_params(endpoint, _form(raw_query, body), path_vars)
+            handler(Call(endpoint, params, key.account if key else None, now_ms, path_vars, {}))
+        except Refusal:
+            pass
+
     def _authenticate(
         self,
         endpoint: Endpoint,
@@ -259,8 +307,12 @@ class Gateway:
                 if f.name == name:
                     data[f.encode_name] = value
         if "json" in fields and "json" in data:
+            raw = data["json"]
+            if isinstance(raw, list):  # the field is typed as a list: keep the last value sent
+                raw = raw[-1]
             try:
-                data["json"] = msgspec.json.decode(data["json"])["batchOrder"]
+                # numbers straight to Decimal: a float detour would round long prices
+                data["json"] = _batch_decoder.decode(raw)["batchOrder"]
             except (msgspec.DecodeError, KeyError, TypeError):
                 raise Refusal("Json Parse Error") from None
         missing = [

@@ -48,6 +48,7 @@ class SimServer:
         control: Callable[[dict[str, Any], int], dict[str, Any]] | None = None,
         tick_interval_s: float = 0.05,
         extra_routes: Callable[[web.Application], None] | None = None,
+        handle: Callable[..., Reply] | None = None,
     ) -> None:
         self.gateway = gateway
         self.clock = clock
@@ -59,7 +60,8 @@ class SimServer:
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._extra_routes = extra_routes
-        self._lock = asyncio.Lock()
+        # The Simulator's handle_http journals state changes; a bare gateway serves too.
+        self._handle_http = handle or gateway.handle
 
     @property
     def base_url(self) -> str:
@@ -72,7 +74,7 @@ class SimServer:
         if latency:
             await asyncio.sleep(latency / 1000)
         url = request.rel_url
-        reply: Reply = self.gateway.handle(
+        reply: Reply = self._handle_http(
             request.method,
             url.raw_path,
             url.raw_query_string.encode("latin-1"),
