@@ -1,7 +1,7 @@
 """Simulator throughput: authenticated sendorder requests per second over loopback HTTP.
 
 The simulator runs in its own process (aiohttp, one event loop, as `kf sim` does) with Kraken's
-rate limits switched off (they would cap one key at 50 orders per 10 s); two load processes
+rate limits switched off (they would cap one key at 50 orders per 10 s); three load processes
 each send signed sendorders with our `Client` over keep-alive connections, one key each.
 Orders are post-only limit orders away from the market, with a cancel-all every 100 orders
 so the book stays realistic. Target: >= 1,000 requests per second on this 2-core machine.
@@ -16,8 +16,8 @@ import sys
 import tempfile
 import time
 
-N_PER_WORKER = 1500
-WORKERS = 2
+N_PER_WORKER = 1000
+WORKERS = 3
 
 _SERVER = r"""
 import asyncio, dataclasses, sys

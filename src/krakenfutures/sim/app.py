@@ -44,13 +44,6 @@ class Simulator:
         else:
             self.exchange = Exchange(config.exchange, rng=random.Random(config.seed), now_ms=now_ms)
             self.extras = RestExtras()
-        for spec in config.keys:
-            if spec.account not in self.exchange.account_names():
-                funding = config.accounts.get(spec.account, {})
-                self.exchange.open_account(spec.account, **funding)
-        if snapshot is None:
-            for symbol, state in config.trading_states.items():
-                self.exchange.set_trading_state(symbol, state, now_ms)
         self.keys = {
             k.api_key: ApiKey(k.api_key, k.api_secret, k.account, k.permission, k.withdrawal)
             for k in config.keys
@@ -63,16 +56,23 @@ class Simulator:
             nonce_tolerance_ms=config.nonce_tolerance_ms,
             rate_limits=config.rate_limits,
         )
-        self.market = (
-            SyntheticMarket(self.exchange, config.market, random.Random(config.seed + 2))
-            if config.market.enabled
-            else None
-        )
-        if snapshot is not None and self.market is not None and "market" in snapshot:
+        # Always built (a disabled market's step() does nothing) so that a journal recorded with
+        # the market on replays identically even if this run turns it off.
+        self.market = SyntheticMarket(self.exchange, config.market, random.Random(config.seed + 2))
+        if snapshot is not None and "market" in snapshot:
             self.market.restore(snapshot["market"])
         if journal:
             self._replay(journal)
+        # Settings of this run apply from here on (after the replay of the previous run).
+        self.market.config = config.market
+        for spec in config.keys:
+            if spec.account not in self.exchange.account_names():
+                self.exchange.open_account(spec.account, **config.accounts.get(spec.account, {}))
+        if snapshot is None:
+            for symbol, state in config.trading_states.items():
+                self.exchange.set_trading_state(symbol, state, now_ms)
         self._last_snapshot_ms = now_ms
+        self.save(now_ms)  # the journal starts from a snapshot of exactly this state
 
     # -- requests ----------------------------------------------------------------------------
     def handle_http(
@@ -109,8 +109,7 @@ class Simulator:
     # -- clock -------------------------------------------------------------------------------
     def tick(self, now_ms: int) -> None:
         """Advance the exchange clock: market flow, triggers, deadman, funding, liquidations."""
-        if self.market is not None:
-            self.market.step(now_ms)
+        self.market.step(now_ms)
         self.exchange.advance(now_ms)
         if self.store is not None and not self._replaying:
             self.store.record("tick", {"now_ms": now_ms})
@@ -124,9 +123,8 @@ class Simulator:
         snap: dict[str, Any] = {
             "exchange": self.exchange.snapshot(),
             "extras": self.extras.snapshot(),
+            "market": self.market.snapshot(),
         }
-        if self.market is not None:
-            snap["market"] = self.market.snapshot()
         self.store.write_snapshot(snap)
         self._last_snapshot_ms = now_ms
 

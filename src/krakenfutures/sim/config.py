@@ -17,7 +17,6 @@ Account names starting with ``_`` are reserved for the synthetic market
 from __future__ import annotations
 
 import base64
-import ipaddress
 import random
 import secrets
 import tomllib
@@ -127,7 +126,7 @@ def load_config(path: str | Path | None) -> SimConfig:
             data = tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(
-            f"simulator config {path} not found; `kf sim --print-config > {path.name}` writes an example"
+            f"simulator config {path} not found; `kf sim example-config > {path.name}` writes an example"
         ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read simulator config {path}: {exc.strerror}") from None
@@ -146,12 +145,9 @@ def parse_config(data: Mapping[str, Any]) -> SimConfig:
     server = _table(data, "server", _SERVER)
     clock = _table(data, "clock", _CLOCK)
     host = _typed(server.get("host", "127.0.0.1"), str, "[server] host")
+    # Whether a non-loopback host is allowed is decided by the launcher, after --allow-remote
+    # and --host are merged over these values.
     allow_remote = _typed(server.get("allow_remote", False), bool, "[server] allow_remote")
-    if not allow_remote and not _is_loopback(host):
-        raise ConfigError(
-            f"[server] host {host!r} is not a loopback address; the simulator binds loopback "
-            "only unless you also set allow_remote = true"
-        )
     port = _typed(server.get("port", DEFAULT_PORT), int, "[server] port")
     if not 0 <= port <= 65535:
         raise ConfigError(f"[server] port must be in [0, 65535] (0 = any free port), got {port}")
@@ -386,15 +382,6 @@ def _account_name(name: Any, what: str) -> str:
     return name
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 # ----------------------------------------------------------------------------------- keys
 
 
@@ -431,7 +418,7 @@ nonce_tolerance_ms = 1000   # how long out-of-order nonces are tolerated
 default_instruments = true  # list PF_XBTUSD, PF_ETHUSD, PF_SOLUSD and PI_XBTUSD
 
 [server]
-host = "127.0.0.1"          # loopback only; another address also needs allow_remote = true
+host = "127.0.0.1"          # loopback; another address also needs allow_remote (or --allow-remote)
 port = 8787                 # 0 picks a free port
 allow_remote = false
 

@@ -8,6 +8,7 @@ when it refuses.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import re
@@ -41,6 +42,7 @@ class Reply:
     content_type: str = JSON
     drop: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    executed: bool = False  # a handler ran (the state may have changed): journal it
 
 
 class Refusal(Exception):
@@ -72,10 +74,16 @@ def tidy_decimals(body: bytes) -> bytes:
     return _LONG_DECIMAL.sub(_round_long, body)
 
 
+@functools.lru_cache(maxsize=4096)
+def _iso_seconds(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+
+
 def iso_ms(ts_ms: int) -> str:
     """Kraken's REST timestamp format: ``2026-01-01T00:00:00.000Z``."""
-    dt = datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts_ms % 1000:03d}Z"
+    # One reply formats the same few instants several times; strftime dominates, so cache it.
+    seconds, ms = divmod(ts_ms, 1000)
+    return f"{_iso_seconds(seconds)}{ms:03d}Z"
 
 
 Handler = Callable[["Call"], Any]
@@ -206,6 +214,7 @@ class Gateway:
         except Refusal as r:
             return self.error(endpoint, r.code, now_ms, r.http_status)
         reply = self.success(endpoint, payload, now_ms)
+        reply.executed = True
         if endpoint.method != "GET" and self.faults.take(
             "drop_after_execute_next", "drop_after_execute_rate", rng
         ):
@@ -295,13 +304,12 @@ class Gateway:
     ) -> Any:
         if endpoint.params is None:
             return None
-        fields = {f.encode_name: f for f in msgspec.structs.fields(endpoint.params)}
+        fields, lists = _param_fields(endpoint.params)
         data: dict[str, Any] = {}
         for name, values in raw.items():
-            f = fields.get(name)
-            if f is None:
+            if name not in fields:
                 continue  # Kraken ignores unknown params
-            data[name] = values if _is_list(f.type) else values[-1]
+            data[name] = values if name in lists else values[-1]
         for name, value in path_vars.items():
             for f in fields.values():
                 if f.name == name:
@@ -324,6 +332,14 @@ class Gateway:
             return msgspec.convert(data, endpoint.params, strict=False)
         except msgspec.ValidationError:
             raise Refusal("invalidArgument") from None
+
+
+@functools.cache
+def _param_fields(cls: type[msgspec.Struct]) -> tuple[dict[str, Any], frozenset[str]]:
+    """Wire name -> field info, and the wire names that repeat (lists); cached per params type
+    because introspecting annotations costs more than handling the whole order."""
+    fields = {f.encode_name: f for f in msgspec.structs.fields(cls)}
+    return fields, frozenset(n for n, f in fields.items() if _is_list(f.type))
 
 
 def _is_list(tp: Any) -> bool:

@@ -8,6 +8,7 @@ socket does the minimum; we add pooling, timeouts and exception translation.
 from __future__ import annotations
 
 import http.client
+import select
 import socket
 import threading
 from collections.abc import Mapping
@@ -17,7 +18,15 @@ from krakenfutures.errors import ConfigError, ConnectError, TimeoutError_, Trans
 from krakenfutures.transport.base import Response
 
 USER_AGENT = "krakenfutures/0.1"
-_STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+
+
+def _is_dropped(sock: socket.socket) -> bool:
+    """An idle keep-alive socket that polls readable has been closed (or sent junk)."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 class HttpPool:
@@ -53,11 +62,25 @@ class HttpPool:
             return http.client.HTTPSConnection(self._host, self._port, timeout=self._timeout)
         return http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
 
+    def _connect(self, conn: http.client.HTTPConnection) -> None:
+        """Open the socket; failures here mean nothing was sent (safe to retry)."""
+        try:
+            conn.connect()
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise ConnectError(f"cannot connect to {self.origin}: {exc}") from exc
+
     def _acquire(self) -> tuple[http.client.HTTPConnection, bool]:
-        with self._lock:
-            if self._idle:
-                return self._idle.pop(), True
-        return self._new(), False
+        while True:
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                return self._new(), False
+            # Never resend a request after a connection broke (it may have been executed);
+            # instead, check an idle socket before use: readable means the server closed it.
+            if conn.sock is not None and not _is_dropped(conn.sock):
+                return conn, True
+            conn.close()
 
     def _release(self, conn: http.client.HTTPConnection) -> None:
         with self._lock:
@@ -94,22 +117,12 @@ class HttpPool:
             TimeoutError_: the request was sent but no reply came in time (outcome unknown).
             TransportError: the connection broke mid-exchange (outcome unknown).
         """
-        conn, reused = self._acquire()
+        conn, _ = self._acquire()
+        if conn.sock is None:
+            self._connect(conn)
         try:
-            try:
-                resp = self._send(conn, method, target, headers, body)
-            except _STALE:
-                if not reused:
-                    raise
-                # An idle keep-alive socket the server had already closed: the request never
-                # reached it, so one resend on a fresh connection is safe.
-                conn.close()
-                conn, reused = self._new(), False
-                resp = self._send(conn, method, target, headers, body)
+            resp = self._send(conn, method, target, headers, body)
             data = resp.read()
-        except (ConnectionRefusedError, socket.gaierror) as exc:
-            conn.close()
-            raise ConnectError(f"cannot connect to {self.origin}: {exc}") from exc
         except TimeoutError as exc:
             conn.close()
             raise TimeoutError_(
@@ -118,11 +131,9 @@ class HttpPool:
             ) from exc
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
-            if isinstance(exc, OSError) and conn.sock is None and not reused:
-                raise ConnectError(f"cannot connect to {self.origin}: {exc}") from exc
             raise TransportError(
-                f"connection to {self.origin} failed during {method} {target.split('?')[0]}: "
-                f"{exc!r}; the request may have been executed"
+                f"connection to {self.origin} broke during {method} {target.split('?')[0]} "
+                f"({exc!r}); the request may have been executed"
             ) from exc
         if resp.will_close:
             conn.close()
