@@ -93,13 +93,15 @@ class Simulator:
             and reply.status == 200
         ):
             apikey = next((v for k, v in headers.items() if k.lower() == "apikey"), "")
+            key = self.keys.get(apikey)
             self.store.record(
                 "http",
                 {
                     "method": method,
                     "path": path,
                     "raw_query": base64.b64encode(raw_query).decode(),
-                    "headers": {"APIKey": apikey, **_auth_headers(headers)},
+                    # The account, not the key: keys may be regenerated across restarts.
+                    "account": key.account if key is not None else None,
                     "body": base64.b64encode(body).decode(),
                     "now_ms": now_ms,
                 },
@@ -143,7 +145,7 @@ class Simulator:
                         payload["method"],
                         payload["path"],
                         base64.b64decode(payload["raw_query"]),
-                        payload["headers"],
+                        payload.get("account"),
                         base64.b64decode(payload["body"]),
                         payload["now_ms"],
                     )
@@ -212,8 +214,3 @@ class Simulator:
             "faults": self.gateway.faults.as_dict(),
             "accounts": sorted(k.account for k in self.keys.values()),
         }
-
-
-def _auth_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    # Kept so a replay can tell which key sent it; the signature itself is not re-checked.
-    return {}

@@ -22,3 +22,10 @@ class SimClock:
     def real_seconds(self, exchange_ms: int) -> float:
         """How long ``exchange_ms`` of exchange time takes in real seconds."""
         return exchange_ms / 1000 / self.speed
+
+    def resume_from(self, exchange_ms: int) -> None:
+        """Continue from a restored exchange time if it is ahead of ours (a ``--state`` restart
+        of an accelerated clock): exchange time never goes backwards."""
+        now = self.now_ms()
+        if exchange_ms > now:
+            self._start_ms += exchange_ms - now

@@ -226,7 +226,7 @@ class Gateway:
         method: str,
         path: str,
         raw_query: bytes,
-        headers: Mapping[str, str],
+        account: str | None,
         body: bytes,
         now_ms: int,
     ) -> None:
@@ -236,13 +236,12 @@ class Gateway:
         if found is None:
             return
         endpoint, path_vars = found
-        key = self.keys.get(headers.get("APIKey", ""))
         handler = self.handlers.get(endpoint.name)
         if handler is None:
             return
         try:
             params = self._decode_params(endpoint, _form(raw_query, body), path_vars)
-            handler(Call(endpoint, params, key.account if key else None, now_ms, path_vars, {}))
+            handler(Call(endpoint, params, account, now_ms, path_vars, {}))
         except Refusal:
             pass
 

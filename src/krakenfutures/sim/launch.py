@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from krakenfutures.config import sim_credentials_path, write_credentials
+from krakenfutures.config import read_credentials_file, sim_credentials_path, write_credentials
 from krakenfutures.errors import ConfigError
 from krakenfutures.sim.app import Simulator
 from krakenfutures.sim.clock import SimClock
@@ -111,9 +111,15 @@ def prepare(
             *cfg.keys[1:],
         )
     elif not cfg.keys:
-        key, secret = generate_key_pair()
+        previous = _previous_sim_key() if write_creds else None
+        if previous is not None:
+            # Same key pair as last time, so bots configured against the simulator keep working
+            # across restarts (and a --state file's account stays reachable).
+            key, secret = previous
+        else:
+            key, secret = generate_key_pair()
+            generated = True
         changes["keys"] = (KeyConfig(api_key=key, api_secret=secret, account="main"),)
-        generated = True
     cfg = dataclasses.replace(cfg, **changes)  # type: ignore[arg-type]
     if not is_loopback(cfg.host) and not cfg.allow_remote:
         raise ConfigError(
@@ -130,12 +136,24 @@ def prepare(
     return LaunchPlan(cfg, creds, Path(state_path) if state_path else None, generated)
 
 
+def _previous_sim_key() -> tuple[str, str] | None:
+    path = sim_credentials_path()
+    if not path.exists():
+        return None
+    try:
+        creds = read_credentials_file(path)
+    except ConfigError:
+        return None
+    return creds.api_key, creds.secret.reveal()
+
+
 async def serve_forever(plan: LaunchPlan) -> None:
     """Serve until cancelled (Ctrl-C); with a state file, snapshot on the way out."""
     cfg = plan.config
     clock = SimClock(cfg.speed, cfg.start_ms)
     store = StateStore(plan.state_path) if plan.state_path else None
     sim = Simulator(cfg, now_ms=clock.now_ms(), store=store)
+    clock.resume_from(sim.exchange.now_ms)
     server = SimServer(
         sim.gateway,
         clock,

@@ -25,11 +25,12 @@ from urllib.parse import quote
 
 import msgspec
 
-from krakenfutures.core.rest.endpoint import Endpoint
-from krakenfutures.core.signing import sign_rest
+from krakenfutures.core.rest.endpoint import Endpoint, Permission
+from krakenfutures.core.signing import sign_message, signed_path
 from krakenfutures.errors import ValidationError
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+_PUBLIC = Permission.PUBLIC
 _batch_encoder = msgspec.json.Encoder(decimal_format="number")
 
 
@@ -71,11 +72,19 @@ def encode_value(value: Any) -> str:
 _needs_quote = re.compile(r"[^A-Za-z0-9._~-]").search
 
 
+_pct_cache: dict[str, str] = {}
+
+
 def _pct(text: str) -> str:
+    """Percent-encode one value; symbols and enum words repeat, so results are memoised."""
+    done = _pct_cache.get(text)
+    if done is not None:
+        return done
     # Most values (symbols, numbers, UUIDs) need no escaping: skip quote()'s overhead for them.
-    if _needs_quote(text) is None:
-        return text
-    return quote(text, safe="")
+    done = text if _needs_quote(text) is None else quote(text, safe="")
+    if len(text) <= 32 and len(_pct_cache) < 4096:
+        _pct_cache[text] = done
+    return done
 
 
 def _dec(value: Decimal) -> str:
@@ -244,14 +253,15 @@ def build_request(
     else:
         query, body = "", encoded.encode()
         headers = {"Content-Type": FORM_CONTENT_TYPE}
-    if endpoint.auth:
+    if endpoint.permission is not _PUBLIC:
         if api_key is None or key is None:
             raise ValidationError(
                 f"{endpoint.name} is a private endpoint: create the client with api_key and "
                 "api_secret (or KRAKEN_FUTURES_API_KEY / KRAKEN_FUTURES_API_SECRET)"
             )
         headers["APIKey"] = api_key
-        headers["Authent"] = sign_rest(key, path, query.encode() + body, nonce)
+        # Query and body are ASCII after percent-encoding: one concatenation, one encode.
+        headers["Authent"] = sign_message(key, encoded + nonce + signed_path(path))
         if nonce:
             headers["Nonce"] = nonce
     if extra_headers:
