@@ -32,8 +32,7 @@ keys = tuple(KeyConfig(api_key=f"bench-{i}", api_secret=TEST_SECRET, account=f"a
 cfg = sim_config(rate_limits=False, keys=keys)
 clock = SimClock(1.0)
 sim = Simulator(cfg, now_ms=clock.now_ms())
-server = SimServer(sim.gateway, clock, host="127.0.0.1", port=port, tick=sim.tick,
-                   control=sim.control, handle=sim.handle_http)
+server = SimServer.for_simulator(sim, clock, port=port)
 async def main():
     await server.start()
     print("ready", flush=True)

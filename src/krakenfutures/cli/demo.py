@@ -44,15 +44,7 @@ def _run(seconds: float, speed: float, seed: int, live: bool) -> dict[str, Any]:
     cfg = plan.config
     clock = SimClock(cfg.speed, cfg.start_ms)
     sim = Simulator(cfg, now_ms=clock.now_ms())
-    server = SimServer(
-        sim.gateway,
-        clock,
-        host="127.0.0.1",
-        port=0,
-        tick=sim.tick,
-        control=sim.control,
-        handle=sim.handle_http,
-    )
+    server = SimServer.for_simulator(sim, clock)
     key = cfg.keys[0]
     rng = random.Random(seed)
     session = Session()

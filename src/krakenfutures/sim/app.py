@@ -25,6 +25,7 @@ from krakenfutures.sim.gateway import Gateway, Reply
 from krakenfutures.sim.market import SyntheticMarket
 from krakenfutures.sim.persist import StateStore
 from krakenfutures.sim.rest import RestExtras, build_handlers
+from krakenfutures.sim.ws import IDLE_TIMEOUT_MS, WsHub
 
 log = logging.getLogger("krakenfutures.sim")
 SNAPSHOT_EVERY_MS = 60_000  # real-time cadence of full snapshots when a store is attached
@@ -55,6 +56,15 @@ class Simulator:
             rng=random.Random(config.seed + 1),
             nonce_tolerance_ms=config.nonce_tolerance_ms,
             rate_limits=config.rate_limits,
+        )
+        # WebSocket v1 feeds. Built before the replay (ticks reach it) but it has no
+        # connections then. The idle timeout is real time, so it stretches with --speed.
+        self.ws_hub = WsHub(
+            self.exchange,
+            {k: (v.account, v.key) for k, v in self.keys.items()},
+            faults=self.gateway.faults,
+            rng=random.Random(config.seed + 3),
+            idle_timeout_ms=int(IDLE_TIMEOUT_MS * max(1.0, config.speed)),
         )
         # Always built (a disabled market's step() does nothing) so that a journal recorded with
         # the market on replays identically even if this run turns it off.
@@ -113,6 +123,8 @@ class Simulator:
         """Advance the exchange clock: market flow, triggers, deadman, funding, liquidations."""
         self.market.step(now_ms)
         self.exchange.advance(now_ms)
+        if not self._replaying:
+            self.ws_hub.tick(now_ms)
         if self.store is not None and not self._replaying:
             self.store.record("tick", {"now_ms": now_ms})
             if now_ms - self._last_snapshot_ms >= SNAPSHOT_EVERY_MS * max(1.0, self.config.speed):
@@ -177,6 +189,7 @@ class Simulator:
             ex.set_trading_state(symbol, state, now_ms)
         elif cmd == "faults":
             self.gateway.faults.update(dict(command.get("set", {})))
+            self.ws_hub.apply_faults()
         elif cmd == "index":
             ex.set_index_price(
                 str(command["symbol"]).upper(), Decimal(str(command["price"])), now_ms

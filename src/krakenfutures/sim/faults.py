@@ -1,7 +1,7 @@
 """Fault knobs of the simulator: what goes wrong, on purpose, for reliability tests.
 
-Counters (``*_next``) fire on the next N matching requests, deterministically; rates fire at
-random from the simulator's seeded RNG. Set from ``sim.toml`` ``[faults]`` or ``kf sim ctl faults``.
+Counters (``*_next``) fire on the next N matching requests (``ws_*``: book deltas or
+connections), deterministically; rates fire at random from the simulator's seeded RNG. Set from ``sim.toml`` ``[faults]`` or ``kf sim ctl faults``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,13 @@ class Faults:
     unavailable_next: int = 0  # answer {"error": "Unavailable"} without touching state
     unavailable_rate: float = 0.0
     rate_limit_exhausted: bool = False  # every costed call gets apiLimitExceeded
+    # WebSocket v1 (see krakenfutures.sim.ws): book-delta disturbances, each unit used by one
+    # delta that has recipients; drops apply at once to open connections; slow is per frame.
+    ws_gap_next: int = 0  # withhold the next N book deltas: subscribers see a seq gap
+    ws_duplicate_next: int = 0  # send the next N book deltas twice
+    ws_reorder_next: int = 0  # send the next N book deltas after the one that follows them
+    ws_drop_next: int = 0  # abort up to N open connections (oldest first), no close frame
+    ws_slow_ms: int = 0  # wait this long before writing each frame to a WebSocket client
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply ``{name: value}`` changes, refusing unknown knobs with the list of known ones."""

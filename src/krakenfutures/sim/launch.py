@@ -64,6 +64,7 @@ class LaunchPlan:
                 f"  credentials written to {self.credentials_file} (used by kf/Client for {url})"
             )
         lines += [
+            f"  WebSocket v1: ws://{cfg.host}:{cfg.port}/ws/v1",
             f"  try: kf --base-url {url} tickers",
             f"  any Kraken Futures client: base URL {url}, paths /derivatives/api/v3/... as on futures.kraken.com",
             "  Ctrl-C to stop",
@@ -154,15 +155,7 @@ async def serve_forever(plan: LaunchPlan) -> None:
     store = StateStore(plan.state_path) if plan.state_path else None
     sim = Simulator(cfg, now_ms=clock.now_ms(), store=store)
     clock.resume_from(sim.exchange.now_ms)
-    server = SimServer(
-        sim.gateway,
-        clock,
-        host=cfg.host,
-        port=cfg.port,
-        tick=sim.tick,
-        control=sim.control,
-        handle=sim.handle_http,
-    )
+    server = SimServer.for_simulator(sim, clock, host=cfg.host, port=cfg.port)
     await server.start()
     try:
         while True:

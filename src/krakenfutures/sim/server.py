@@ -2,7 +2,8 @@
 
 It only moves bytes: raw path, raw query string, raw body and headers go to the gateway exactly
 as received (signatures are checked over them), and a background task advances the exchange
-clock (triggers, dead man's switches, funding, synthetic market flow).
+clock (triggers, dead man's switches, funding, synthetic market flow). ``GET /ws/v1`` on the
+same port serves the simulator's WebSocket v1 feeds (:mod:`krakenfutures.sim.ws_shell`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from aiohttp import web
 
 from krakenfutures.sim.clock import SimClock
 from krakenfutures.sim.gateway import Gateway, Reply
+from krakenfutures.sim.ws import WsHub
+from krakenfutures.sim.ws_shell import WS_PATH, WsShell
 
 log = logging.getLogger("krakenfutures.sim")
 CONTROL_PATH = "/_sim/ctl"
@@ -35,7 +38,11 @@ def is_loopback(host: str | None) -> bool:
 
 
 class SimServer:
-    """Serve a gateway over HTTP on ``host:port``; ``port=0`` picks a free port."""
+    """Serve a gateway over HTTP on ``host:port``; ``port=0`` picks a free port.
+
+    ``ws_hub`` serves ``/ws/v1``. :meth:`for_simulator` wires a whole
+    :class:`~krakenfutures.sim.app.Simulator` (what ``kf sim``, the demo and the test helpers use).
+    """
 
     def __init__(
         self,
@@ -49,6 +56,7 @@ class SimServer:
         tick_interval_s: float = 0.05,
         extra_routes: Callable[[web.Application], None] | None = None,
         handle: Callable[..., Reply] | None = None,
+        ws_hub: WsHub | None = None,
     ) -> None:
         self.gateway = gateway
         self.clock = clock
@@ -62,6 +70,24 @@ class SimServer:
         self._extra_routes = extra_routes
         # The Simulator's handle_http journals state changes; a bare gateway serves too.
         self._handle_http = handle or gateway.handle
+        self.ws = WsShell(ws_hub, clock.now_ms) if ws_hub is not None else None
+
+    @classmethod
+    def for_simulator(
+        cls, sim: Any, clock: Any, *, host: str = "127.0.0.1", port: int = 0, ticking: bool = True
+    ) -> SimServer:
+        """Serve a Simulator: REST (journalled), ``/ws/v1``, the control endpoint, and, when
+        ``ticking``, a background clock (off for tests that move a fake clock by hand)."""
+        return cls(
+            sim.gateway,
+            clock,
+            host=host,
+            port=port,
+            tick=sim.tick if ticking else None,
+            control=sim.control,
+            handle=sim.handle_http,
+            ws_hub=sim.ws_hub,
+        )
 
     @property
     def base_url(self) -> str:
@@ -123,6 +149,8 @@ class SimServer:
         app.router.add_route("POST", CONTROL_PATH, self._handle_control)
         if self._extra_routes is not None:
             self._extra_routes(app)
+        if self.ws is not None:
+            app.router.add_route("GET", WS_PATH, self.ws.handle)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -142,6 +170,8 @@ class SimServer:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
+        if self.ws is not None:
+            await self.ws.close_all()
         if self._runner is not None:
             await self._runner.cleanup()
 

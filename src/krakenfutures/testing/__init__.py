@@ -184,15 +184,7 @@ def running_simulator(
     handle = make_simulator(config or sim_config(seed=seed))
     sim = handle.simulator
     clock: Any = SimClock(1.0, handle.clock.now_ms()) if real_clock else handle.clock
-    server = SimServer(
-        sim.gateway,
-        clock,
-        host="127.0.0.1",
-        port=0,
-        tick=sim.tick if real_clock else None,
-        control=sim.control,
-        handle=sim.handle_http,
-    )
+    server = SimServer.for_simulator(sim, clock, ticking=real_clock)
     threaded = ThreadedServer(server)
     threaded.start()
     handle._server = threaded
