@@ -28,6 +28,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "Client": ("krakenfutures.client.sync", "Client"),
     "AsyncClient": ("krakenfutures.client.async_", "AsyncClient"),
+    "AsyncFeed": ("krakenfutures.client.feed", "AsyncFeed"),
+    "OrderBook": ("krakenfutures.core.book", "OrderBook"),
     "Credentials": ("krakenfutures.config", "Credentials"),
     "Secret": ("krakenfutures.config", "Secret"),
     "RetryPolicy": ("krakenfutures.core.retry", "RetryPolicy"),
@@ -39,8 +41,10 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from krakenfutures.client.async_ import AsyncClient
+    from krakenfutures.client.feed import AsyncFeed
     from krakenfutures.client.sync import Client
     from krakenfutures.config import Credentials, Secret
+    from krakenfutures.core.book import OrderBook
     from krakenfutures.core.retry import RetryPolicy
     from krakenfutures.core.types import OrderType, Side, TradingState, TriggerSignal
 
@@ -59,6 +63,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AsyncClient",
+    "AsyncFeed",
     "AuthenticationError",
     "Client",
     "ConfigError",
@@ -67,6 +72,7 @@ __all__ = [
     "ExchangeError",
     "KrakenFuturesError",
     "NonceError",
+    "OrderBook",
     "OrderRejectedError",
     "OrderType",
     "RateLimitError",

@@ -29,5 +29,7 @@ def test_guide_example_runs(index: int, tmp_path: Path, monkeypatch: pytest.Monk
     clear_limiters()
     with running_simulator(sim_config(seed=3, market=True)) as sim:
         sim.tick()
-        write_credentials(sim_credentials_path(), sim.api_key, sim.api_secret, base_url=sim.base_url)
+        write_credentials(
+            sim_credentials_path(), sim.api_key, sim.api_secret, base_url=sim.base_url
+        )
         exec(compile(BLOCKS[index], f"guide.md block {index}", "exec"), {"BASE_URL": sim.base_url})

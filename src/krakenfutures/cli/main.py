@@ -273,6 +273,24 @@ main.add_lazy_command(
     section="Simulator",
 )
 main.add_lazy_command(
+    "watch",
+    "krakenfutures.cli.watch:watch",
+    "Live WebSocket feeds: book ladder, trades, tickers, your orders/fills/positions.",
+    section="Live data",
+)
+main.add_lazy_command(
+    "record",
+    "krakenfutures.cli.record:record",
+    "Record public feeds to Parquet (raw frames + typed events) until Ctrl-C.",
+    section="Live data",
+)
+main.add_lazy_command(
+    "replay",
+    "krakenfutures.cli.record:replay",
+    "Stream a recording back as typed events (at recorded or accelerated pace).",
+    section="Live data",
+)
+main.add_lazy_command(
     "demo",
     "krakenfutures.cli.demo:demo",
     "Trade a short session against an embedded simulator.",
