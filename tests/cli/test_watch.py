@@ -213,7 +213,7 @@ def test_record_stops_cleanly_on_ctrl_c(
         time.sleep(0.2)
         assert not list(out.rglob("*.parquet"))  # nothing flushed yet
         proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=15)
+        _, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()

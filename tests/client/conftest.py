@@ -73,7 +73,7 @@ def place(client: Any, side: str, price: int | str, qty: str = "0.01", **kw: Any
 
 
 async def collect_until(
-    feed: Any, done: Callable[[Any], bool], *, timeout_s: float = 5.0
+    feed: Any, done: Callable[[Any], bool], *, timeout_s: float = 30.0
 ) -> list[Any]:
     """Events of ``feed`` up to and including the first for which ``done`` is true."""
     seen: list[Any] = []

@@ -196,7 +196,7 @@ async def test_connect_failure_is_a_connect_error_and_close_ends_iteration(
     feed = kit.make_feed(sim, keyed=False)
     feed.subscribe("heartbeat")
     await feed.connect()
-    first = await feed.next_event(5)
+    first = await feed.next_event(30)
     assert first is not None
 
     async def close_soon() -> None:
