@@ -134,17 +134,9 @@ def now_ms() -> int:
 
 def iso_to_ms(value: str | None) -> int | None:
     """Kraken's ISO timestamps (``...Z``, optional microseconds) as epoch ms; ``None`` if unreadable."""
-    from datetime import UTC, datetime
+    from krakenfutures.core.timefmt import parse_iso_ms
 
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp() * 1000)
+    return parse_iso_ms(value)
 
 
 def ms_to_iso(ts_ms: int) -> str:

@@ -63,12 +63,9 @@ _log_handler: logging.Handler | None = None
 
 
 def _is_loopback(base_url: str | None) -> bool:
-    if not base_url:
-        return False
-    from urllib.parse import urlsplit
+    from krakenfutures.config import is_loopback_url
 
-    host = urlsplit(base_url).hostname or ""
-    return host in ("localhost", "::1") or host.startswith("127.")
+    return bool(base_url) and is_loopback_url(base_url or "")
 
 
 def describe_error(exc: Exception, base_url: str | None) -> tuple[int, str]:

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from krakenfutures.client.events import FeedEvent, Reconnected
+from krakenfutures.core.timefmt import parse_iso_ms
 from krakenfutures.core.types import Side
 from krakenfutures.core.ws.schema_private import (
     BalancesSnapshot,
@@ -98,15 +98,6 @@ class MirrorPosition:
     entry_price: Decimal | None = None
 
 
-def _iso_ms(text: str | None) -> int | None:
-    if not text:
-        return None
-    try:
-        return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
-    except ValueError:
-        return None
-
-
 def order_from_ws(order: OpenOrder) -> MirrorOrder:
     """An order of the ``open_orders`` feed as a :class:`MirrorOrder`."""
     return MirrorOrder(
@@ -137,7 +128,7 @@ def order_from_rest(order: Any) -> MirrorOrder:
         stop_price=order.stop_price,
         reduce_only=order.reduce_only,
         cli_ord_id=order.cli_ord_id,
-        last_update_ts_ms=_iso_ms(order.last_update_time),
+        last_update_ts_ms=parse_iso_ms(order.last_update_time),
     )
 
 
@@ -167,7 +158,7 @@ def fill_from_rest(fill: Any) -> MirrorFill:
         side=Side(fill.side),
         qty=fill.qty,
         price=fill.price,
-        ts_ms=_iso_ms(fill.fill_time) or 0,
+        ts_ms=parse_iso_ms(fill.fill_time) or 0,
         fill_type=fill.fill_type,
         cli_ord_id=fill.cli_ord_id,
     )

@@ -14,7 +14,6 @@ import random
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
@@ -24,6 +23,7 @@ import msgspec
 from krakenfutures.core.ratelimit import DERIVATIVES_BUDGET, HISTORY_BUDGET, CostBucket
 from krakenfutures.core.rest.endpoint import Endpoint, Pool
 from krakenfutures.core.rest.endpoints import lookup
+from krakenfutures.core.timefmt import iso_ms
 from krakenfutures.sim.auth import ApiKey, NonceWindow, verify_request
 from krakenfutures.sim.faults import Faults
 
@@ -72,18 +72,6 @@ def tidy_decimals(body: bytes) -> bytes:
     if b"." not in body:
         return body
     return _LONG_DECIMAL.sub(_round_long, body)
-
-
-@functools.lru_cache(maxsize=4096)
-def _iso_seconds(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.")
-
-
-def iso_ms(ts_ms: int) -> str:
-    """Kraken's REST timestamp format: ``2026-01-01T00:00:00.000Z``."""
-    # One reply formats the same few instants several times; strftime dominates, so cache it.
-    seconds, ms = divmod(ts_ms, 1000)
-    return f"{_iso_seconds(seconds)}{ms:03d}Z"
 
 
 Handler = Callable[["Call"], Any]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Callable
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +24,7 @@ from krakenfutures.core.rest.schema_common import (
     PlaceEvent,
     RejectEvent,
 )
+from krakenfutures.core.timefmt import parse_iso_ms as core_parse_iso_ms
 from krakenfutures.core.types import TriggerSignal
 from krakenfutures.errors import ConfigError, ValidationError
 from krakenfutures.sim import domain as d
@@ -68,13 +68,10 @@ def parse_iso_ms(text: str | None) -> int | None:
     """
     if text is None:
         return None
-    try:
-        dt = datetime.fromisoformat(text.strip().replace("z", "Z"))
-    except (ValueError, AttributeError):
-        raise Refusal("invalidArgument") from None
-    if dt.tzinfo is None:
+    value = core_parse_iso_ms(text, assume_utc=False)
+    if value is None:
         raise Refusal("invalidArgument")
-    return int(dt.timestamp() * 1000)
+    return value
 
 
 def signal_wire(signal: TriggerSignal | None) -> str | None:
