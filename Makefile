@@ -15,11 +15,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# The sample market maker against the embedded simulator (clock x120: an hour of funding every
+# 30 s) with the live dashboard; Ctrl-C stops it cleanly. ARGS="--duration 2m" etc. pass through.
 run: $(STAMP)
-	$(BIN)/python -m krakenfutures.cli.demo
+	$(BIN)/python -m krakenfutures.cli run examples/market_maker.py --env sim $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 

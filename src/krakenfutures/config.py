@@ -10,6 +10,7 @@ means :data:`os.environ`, tests pass a dict. Variables:
 ``KRAKEN_FUTURES_BASE_URL``        ``live`` or an origin such as ``http://127.0.0.1:8787``
 ``KRAKEN_FUTURES_TIMEOUT_S``       request timeout in seconds
 ``KRAKEN_FUTURES_STATE_DIR``       where nonce state lives (default: XDG state dir)
+``KRAKEN_FUTURES_TELEGRAM_TOKEN``  Telegram bot token for alerts (never in a config file)
 ``XDG_CONFIG_HOME``/``XDG_STATE_HOME``/``HOME``  the usual base directories
 =================================  ==============================================================
 
@@ -26,6 +27,7 @@ logs or tracebacks and refuses to be pickled.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import hmac
@@ -47,6 +49,7 @@ ENV_CREDENTIALS = "KRAKEN_FUTURES_CREDENTIALS"
 ENV_BASE_URL = "KRAKEN_FUTURES_BASE_URL"
 ENV_TIMEOUT = "KRAKEN_FUTURES_TIMEOUT_S"
 ENV_STATE_DIR = "KRAKEN_FUTURES_STATE_DIR"
+ENV_TELEGRAM_TOKEN = "KRAKEN_FUTURES_TELEGRAM_TOKEN"
 
 _MASK = "Secret('****')"
 _FILE_KEYS = frozenset({"api_key", "api_secret", "base_url"})
@@ -398,6 +401,33 @@ def write_credentials(
     return file
 
 
+_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+def load_telegram_token(env: Mapping[str, str] | None = None) -> Secret | None:
+    """The Telegram bot token from ``KRAKEN_FUTURES_TELEGRAM_TOKEN``, or ``None`` when unset.
+
+    :class:`Secret` holds base64 text and a bot token (``123456:AA...``) is not base64, so the
+    token is carried base64-encoded: ``secret.key().decode()`` gives the token back. Tokens are
+    read from the environment only, never from a config file.
+
+    Raises:
+        CredentialsError: the value is not shaped like a bot token (the message never shows it).
+    """
+    raw = _get(_env(env), ENV_TELEGRAM_TOKEN)
+    if raw is None:
+        return None
+    token = raw.strip()
+    bot_id, colon, rest = token.partition(":")
+    if not (colon and bot_id.isascii() and bot_id.isdigit() and rest and set(rest) <= _TOKEN_CHARS):
+        del raw, token, rest  # keep the rejected text out of tracebacks that print locals
+        raise CredentialsError(
+            f"{ENV_TELEGRAM_TOKEN} is not a Telegram bot token; expected <bot id>:<secret> "
+            "exactly as @BotFather shows it"
+        )
+    return Secret(base64.b64encode(token.encode("ascii")).decode("ascii"))
+
+
 # ---------------------------------------------------------------------------- settings
 
 
@@ -505,6 +535,7 @@ __all__ = [
     "ENV_BASE_URL",
     "ENV_CREDENTIALS",
     "ENV_STATE_DIR",
+    "ENV_TELEGRAM_TOKEN",
     "ENV_TIMEOUT",
     "LIVE_BASE_URL",
     "Credentials",
@@ -513,6 +544,7 @@ __all__ = [
     "config_dir",
     "default_credentials_path",
     "load_credentials",
+    "load_telegram_token",
     "mask_key",
     "read_credentials_file",
     "resolve_base_url",

@@ -288,6 +288,18 @@ main.add_lazy_command(
     section="Live data",
 )
 main.add_lazy_command(
+    "run",
+    "krakenfutures.cli.run:run",
+    "Run a strategy as a bot (embedded simulator by default; --env live for Kraken).",
+    section="Bots",
+)
+main.add_lazy_command(
+    "kill",
+    "krakenfutures.cli.run:kill",
+    "Cancel every open order and stop a running bot.",
+    section="Bots",
+)
+main.add_lazy_command(
     "demo",
     "krakenfutures.cli.demo:demo",
     "Trade a short session against an embedded simulator.",

@@ -435,6 +435,8 @@ def legal_events(state: OrderState) -> frozenset[EventKind]:
 
 
 def _qty(value: object, what: str) -> Decimal:
+    if type(value) is Decimal and value.is_finite() and value > 0:
+        return value  # the common case, on every order: no conversion needed
     if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
         raise ValidationError(
             f"{what} must be a Decimal, int or numeric string, got {type(value).__name__} "
@@ -493,8 +495,10 @@ class OrderIntent:
         if not self.symbol:
             raise ValidationError("symbol is empty")
         try:
-            put(self, "side", Side(self.side))
-            put(self, "order_type", OrderType(self.order_type))
+            if type(self.side) is not Side:  # enums already: skip the lookups (every order)
+                put(self, "side", Side(self.side))
+            if type(self.order_type) is not OrderType:
+                put(self, "order_type", OrderType(self.order_type))
         except ValueError as exc:
             raise ValidationError(f"{exc}; sides: buy/sell, types: {list(OrderType)}") from None
         put(self, "qty", _qty(self.qty, "qty"))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 from datetime import UTC, datetime
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 def parse_iso_ms(text: str | None, *, assume_utc: bool = True) -> int | None:
     """Epoch ms of an ISO-8601 time, or ``None`` when absent or unreadable.
@@ -26,7 +28,10 @@ def parse_iso_ms(text: str | None, *, assume_utc: bool = True) -> int | None:
         if not assume_utc:
             return None
         parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp() * 1000)
+    # Integer arithmetic: ``timestamp() * 1000`` goes through a float and can lose a
+    # millisecond (e.g. ...T00:00:00.291Z -> ...290).
+    delta = parsed - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
 
 
 @functools.lru_cache(maxsize=4096)

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from krakenfutures.core.orders import (
+    MAX_CLI_ORD_ID_LEN,
     Acknowledged,
     Amended,
     AmendIntent,
@@ -178,6 +179,34 @@ class ReconcileNeeded:
     not_before_ms: int
 
 
+class _OrderTable(dict[str, "TrackedOrder"]):
+    """Orders by ``cli_ord_id`` that also keeps the live (non-terminal) ones apart, and per
+    (strategy, symbol) the live count and unfilled qty per side: the risk rules ask for these
+    before every order, so they cost O(1), not a scan of every order since start."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.live: dict[str, TrackedOrder] = {}
+        self.sums: dict[tuple[str, str], list[Decimal | int]] = {}  # [count, buy, sell]
+
+    def __setitem__(self, key: str, order: TrackedOrder) -> None:
+        old = self.live.get(key)
+        if old is not None:
+            self._add(old, -1)
+        super().__setitem__(key, order)
+        if order.state.is_terminal:
+            self.live.pop(key, None)
+        else:
+            self.live[key] = order
+            self._add(order, 1)
+
+    def _add(self, order: TrackedOrder, sign: int) -> None:
+        sums = self.sums.setdefault((order.strategy, order.intent.symbol), [0, ZERO, ZERO])
+        sums[0] += sign
+        side = 1 if order.intent.side is Side.BUY else 2
+        sums[side] += sign * (order.intent.qty - order.filled_qty)
+
+
 class OrderTracker:
     """Order states by ``cli_ord_id`` (see the module docstring for the protocol).
 
@@ -202,7 +231,7 @@ class OrderTracker:
         self.clock_margin_ms = clock_margin_ms
         self._new_id = new_cli_ord_id
         self.settle_ms = settle_ms
-        self._orders: dict[str, TrackedOrder] = {}
+        self._orders = _OrderTable()
         self._by_order_id: dict[str, str] = {}
 
     # ---------------------------------------------------------------------------- queries
@@ -223,14 +252,22 @@ class OrderTracker:
 
     def orders(self, *, live_only: bool = False) -> tuple[TrackedOrder, ...]:
         """Every tracked order in submission order (only non-terminal ones if ``live_only``)."""
-        return tuple(o for o in self._orders.values() if not (live_only and o.state.is_terminal))
+        if live_only:
+            return tuple(self._orders.live.values())
+        return tuple(self._orders.values())
 
     def live_count(self, *, strategy: str | None = None, symbol: str | None = None) -> int:
         """Non-terminal orders (pending and unknown ones count: they may rest)."""
+        if strategy is not None and symbol is not None:
+            sums = self._orders.sums.get((strategy, symbol))
+            return int(sums[0]) if sums else 0
         return sum(1 for o in self._live(strategy, symbol))
 
     def live_qty(self, side: Side, *, symbol: str, strategy: str | None = None) -> Decimal:
         """Unfilled quantity of non-terminal orders on ``side`` of ``symbol``."""
+        if strategy is not None:
+            sums = self._orders.sums.get((strategy, symbol))
+            return Decimal(sums[1 if side is Side.BUY else 2]) if sums else ZERO
         return sum(
             (o.remaining_qty for o in self._live(strategy, symbol) if o.intent.side is side), ZERO
         )
@@ -281,10 +318,8 @@ class OrderTracker:
                 "(use resend())"
             )
         deadline = intent.process_before_ms
-        stamped = replace(
-            intent,
-            cli_ord_id=cli_ord_id,
-            process_before_ms=now_ms + self.settle_ms if deadline is None else deadline,
+        stamped = _stamped(
+            intent, cli_ord_id, now_ms + self.settle_ms if deadline is None else deadline
         )
         self._orders[cli_ord_id] = TrackedOrder(
             intent=stamped,
@@ -359,6 +394,10 @@ class OrderTracker:
     def on_submit_result(self, result: SubmitResult, *, now_ms: int) -> tuple[OrderUpdated, ...]:
         """Apply the venue's answer to a submit."""
         order = self.get(result.cli_ord_id)
+        if not result.accepted and order.acknowledged and order.state is not OrderState.UNKNOWN:
+            # The private feed showed the order (resting or ended) before this reply arrived:
+            # the feed is authoritative about existence, a late refusal changes nothing.
+            return ()
         if not result.accepted:
             if result.status == "clientOrderIdAlreadyExist":
                 # An order with our id exists: ours, sent earlier. Not absent: find it.
@@ -375,7 +414,26 @@ class OrderTracker:
                 )
             )
         order_id = result.order_id or order.order_id
-        updates = [self._apply(order, Acknowledged(), now_ms, acknowledged=True, order_id=order_id)]
+        if order.state is OrderState.REJECTED:
+            # The feed reported the order gone before this acceptance arrived: it existed, so
+            # it was cancelled (fills, if any, are booked below); never treat it as absent.
+            self._orders[order.cli_ord_id] = replace(
+                order,
+                state=OrderState.CANCELLED,
+                acknowledged=True,
+                proven_absent=False,
+                order_id=order_id,
+                updated_ts_ms=now_ms,
+            )
+            if order_id:
+                self._by_order_id[order_id] = order.cli_ord_id
+            updates: list[OrderUpdated | None] = [
+                OrderUpdated(self._orders[order.cli_ord_id], order.state, EventKind.FOUND_CANCELLED)
+            ]
+        else:
+            updates = [
+                self._apply(order, Acknowledged(), now_ms, acknowledged=True, order_id=order_id)
+            ]
         updates.extend(self._book_fill(fill, now_ms) for fill in result.fills)
         order = self.get(result.cli_ord_id)
         if result.remainder_cancelled and not order.state.is_terminal:
@@ -499,10 +557,8 @@ class OrderTracker:
         updates: list[OrderUpdated | None] = [self._book_fill(fill, now_ms) for fill in fills]
         open_index = _index(open_orders)
         status_index = _index(statuses)
-        for cli_ord_id in list(self._orders):
+        for cli_ord_id in list(self._orders.live):
             order = self._orders[cli_ord_id]
-            if order.state.is_terminal:
-                continue
             snapshot = _lookup(open_index, order) or _lookup(status_index, order)
             if snapshot is not None:
                 updates.append(self._apply_snapshot(order, snapshot, now_ms))
@@ -539,9 +595,7 @@ class OrderTracker:
     # -------------------------------------------------------------------------- internals
 
     def _live(self, strategy: str | None, symbol: str | None) -> Iterable[TrackedOrder]:
-        for order in self._orders.values():
-            if order.state.is_terminal:
-                continue
+        for order in self._orders.live.values():
             if strategy is not None and order.strategy != strategy:
                 continue
             if symbol is not None and order.symbol != symbol:
@@ -639,6 +693,22 @@ class OrderTracker:
     @staticmethod
     def _collect(*updates: OrderUpdated | None) -> tuple[OrderUpdated, ...]:
         return tuple(u for u in updates if u is not None)
+
+
+def _stamped(intent: OrderIntent, cli_ord_id: str, process_before_ms: int) -> OrderIntent:
+    """``intent`` with its id and deadline set. A copy field by field: ``dataclasses.replace``
+    would validate the whole (already valid) intent again, on every order's path to the wire."""
+    if len(cli_ord_id) > MAX_CLI_ORD_ID_LEN:
+        raise ValidationError(
+            f"cli_ord_id is {len(cli_ord_id)} characters; Kraken allows at most "
+            f"{MAX_CLI_ORD_ID_LEN}"
+        )
+    stamped = object.__new__(OrderIntent)
+    for name in OrderIntent.__slots__:
+        object.__setattr__(stamped, name, getattr(intent, name))
+    object.__setattr__(stamped, "cli_ord_id", cli_ord_id)
+    object.__setattr__(stamped, "process_before_ms", process_before_ms)
+    return stamped
 
 
 def _index(snapshots: Sequence[OrderSnapshot]) -> dict[str, OrderSnapshot]:

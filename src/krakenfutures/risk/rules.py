@@ -143,6 +143,11 @@ def utc_day_start_ms(now_ms: int) -> int:
 # ------------------------------------------------------------------------------- the rules
 
 
+def _raw(func: Callable[P, Verdict]) -> Callable[P, Verdict]:
+    """The rule without its :func:`_never_raises` guard."""
+    return getattr(func, "__wrapped__", func)  # type: ignore[no-any-return]
+
+
 def _internal(exc: Exception) -> Denied:
     # A malformed input must not crash the caller, and must not let an order through.
     return Denied(f"risk check failed ({type(exc).__name__}: {exc}); refusing", Rule.INTERNAL)
@@ -291,22 +296,25 @@ def check_daily_loss(intent: OrderIntent, state: RiskState, limits: RiskLimits) 
 @_never_raises
 def check(intent: OrderIntent | CancelIntent, state: RiskState, limits: RiskLimits) -> Verdict:
     """Every rule in order; the first denial wins. Never raises."""
-    verdict = check_trading_state(intent, state.trading_state)
+    # The rules are called unwrapped (``__wrapped__``): ``check`` itself never raises, and
+    # this runs before every order, where eight exception guards cost more than the rules.
+    verdict = _raw(check_trading_state)(intent, state.trading_state)
     if isinstance(verdict, Denied) or isinstance(intent, CancelIntent):
         return verdict
     if state.halt_reason:
         return Denied(f"new orders are halted: {state.halt_reason}", Rule.HALTED)
-    for verdict in (
-        check_order_qty(intent, limits),
-        check_order_notional(intent, state, limits),
-        check_price_band(intent, state, limits),
-        check_open_orders(state, limits),
-        check_position(intent, state, limits),
-        check_daily_loss(intent, state, limits),
-    ):
-        if isinstance(verdict, Denied):
-            return verdict
-    return APPROVED
+    verdict = _raw(check_order_qty)(intent, limits)
+    if not isinstance(verdict, Denied):
+        verdict = _raw(check_order_notional)(intent, state, limits)
+    if not isinstance(verdict, Denied):
+        verdict = _raw(check_price_band)(intent, state, limits)
+    if not isinstance(verdict, Denied):
+        verdict = _raw(check_open_orders)(state, limits)
+    if not isinstance(verdict, Denied):
+        verdict = _raw(check_position)(intent, state, limits)
+    if not isinstance(verdict, Denied):
+        verdict = _raw(check_daily_loss)(intent, state, limits)
+    return verdict
 
 
 @_never_raises

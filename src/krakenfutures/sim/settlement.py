@@ -119,7 +119,13 @@ class Settlement(EngineCore):
             order.filled += qty
             order.last_update_ts_ms = now_ms
             maker_acct = self.state.accounts[maker.account]
-            self._apply_fill(maker_acct, maker, qty, price, True, "maker", now_ms, exec_id)
+            # Kraken's fill_id is the execution's id (the sendorder reply's executionId), so a
+            # fill seen in a reply, the fills feed and /fills is one fill. A self-trade would
+            # give one account two fills of one execution: the maker side then gets its own id.
+            maker_fill_id = exec_id if maker_acct is not taker_acct else self._uuid()
+            self._apply_fill(
+                maker_acct, maker, qty, price, True, "maker", now_ms, exec_id, maker_fill_id
+            )
             self._apply_fill(taker_acct, order, qty, price, False, fill_type, now_ms, exec_id)
             self._trade(market, order.side, qty, price, now_ms, exec_id, "fill")
             if maker_left == 0:
@@ -185,6 +191,7 @@ class Settlement(EngineCore):
         fill_type: str,
         now_ms: int,
         exec_id: str,
+        fill_id: str | None = None,
     ) -> d.Fill:
         spec = self.specs[order.symbol]
         market = self.state.markets[order.symbol]
@@ -218,7 +225,7 @@ class Settlement(EngineCore):
         market.long_oi += max(after.qty, ZERO) - max(old_qty, ZERO)
         self.ledger.add_volume(acct, now_ms, notional_usd(spec.kind, qty, price))
         fill = d.Fill(
-            self._uuid(),
+            fill_id or exec_id,
             order.order_id,
             order.cli_ord_id,
             spec.symbol,

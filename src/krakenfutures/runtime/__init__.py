@@ -1,0 +1,1 @@
+"""Live wiring: the node, the live venue, the trading-state monitor, the journal, alerts."""

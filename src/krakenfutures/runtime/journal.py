@@ -1,0 +1,722 @@
+"""The bot's journal: every order, request, fill, funding payment and event, in SQLite, first.
+
+What goes in
+    One table of records ``(seq, ts_ms, kind, strategy, key, payload)``; ``payload`` is JSON
+    (Decimals as strings, enums by value, frozensets as sorted lists), so
+    ``sqlite3 FILE "select json_extract(payload, '$.state') from records"`` works. Kinds:
+
+    ``order``    a full :class:`TrackedOrder` after every change (key: ``cli_ord_id``); the
+                 latest one per ``cli_ord_id`` restores the tracker.
+    ``request``  a submit / amend / cancel about to be sent: ``{"action", "intent"}``.
+    ``fill``     a :class:`FillRecord`, owned by ``strategy`` (key: ``fill_id``).
+    ``funding``  a :class:`FundingPaid` (key: ``payment_id``, else strategy|symbol|ts_ms).
+    ``event``    halts, trading-state changes, denials, alerts: ``{"text", "data"}``
+                 (key: the event kind).
+    ``meta``     run start/stop, the ``cli_ord_id`` prefix, anything about the run (key: name).
+
+Write first, act second
+    Call ``record_*`` *before* acting: before the request goes on the wire, before a fill is
+    booked. A record is committed when the call returns. Sending ``request`` and the order's new
+    snapshot together (``record_request(..., order=tracked)``) writes both in one transaction.
+    If ``record_*`` raises, do not act (halt): the journal could not promise to remember.
+
+Durability
+    WAL mode, every record its own transaction. ``durability="process"``
+    (``synchronous=NORMAL``): a committed record is in the OS once the call returns, so it
+    survives ``kill -9``, a crash or an exception of our process; a power cut or kernel crash may
+    lose the last records (the file is never corrupted), which reconciling with the exchange
+    after the restart repairs: the exchange is the authority on orders and fills.
+    ``durability="power"`` (``synchronous=FULL``) also fsyncs every record: safe against power
+    loss, 20 to 200 times slower.
+
+Speed
+    The write sits between the decision and the wire. Measured in ``process`` durability (ext4,
+    loaded VM): ``record_order`` and ``record_request`` about 20 µs median, 35-40 µs p90;
+    ``record_request(..., order=...)`` (two rows, one transaction) about 32 µs. msgspec encodes
+    in 3-4 µs; the rest is one prepared INSERT and one ``write()`` of a 4 KB WAL frame, no
+    fsync. The connection holds SQLite's exclusive lock, which saves the shared-memory and lock
+    calls of every transaction (about 10 µs). Checkpoints (copying the WAL into the database,
+    with fsyncs: 10-40 ms) are the one slow thing: call :meth:`Journal.checkpoint` when idle (a
+    timer, no order in flight); SQLite runs one inside a write only after 4 MB of WAL (about
+    1,000 records) piled up, as a backstop. ``power`` durability costs 0.4-8 ms per record.
+
+One writer
+    The journal holds an exclusive lock on its file from open to close: a second process opening
+    it (a second copy of the bot, a ``kf`` tool while the bot runs) gets :class:`ConfigError`
+    instead of interleaving two histories. The lock dies with the process, so a restart after
+    ``kill -9`` opens it at once. Within the process, calls are serialised by a lock (meant for
+    one thread, the event loop).
+
+Restart
+    :meth:`Journal.restore` returns a :class:`JournalState`: the latest order per ``cli_ord_id``
+    (feed them to ``OrderTracker.restore``), every fill and funding payment once (first record
+    wins; :func:`rebuild_positions` replays them into a :class:`PositionBook`), the used
+    ``cli_ord_id`` values (:meth:`JournalState.id_generator` continues after them, so an id is
+    never reused), the last events and meta records. Orders restored in ``pending_*`` states
+    (:attr:`JournalState.in_flight`) had a request on the wire at the crash: call
+    ``tracker.on_reply_lost`` for them and reconcile with the exchange before trading.
+
+Secrets
+    Only domain objects and short texts go in; ``redact=(secret, ...)`` (str or
+    :class:`~krakenfutures.config.Secret`) replaces each of them by ``***`` in every record
+    (texts, data, keys) before it is written.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from krakenfutures.config import Secret, state_dir
+from krakenfutures.core.events import FundingPaid, Halted, OrderDenied, TradingStateChanged
+from krakenfutures.core.orders import AmendIntent, CancelIntent, OrderIntent, OrderState
+from krakenfutures.errors import ConfigError, StateError, ValidationError
+from krakenfutures.oms.positions import PositionBook
+from krakenfutures.oms.tracker import CliOrdIdGenerator, TrackedOrder
+from krakenfutures.oms.venue import FillRecord
+
+SCHEMA_VERSION = 1
+"""``PRAGMA user_version`` of the files this module writes; newer files are refused."""
+
+APPLICATION_ID = 0x4B464A31  # "KFJ1": marks the file as a krakenfutures journal
+Durability = Literal["process", "power"]
+Action = Literal["submit", "amend", "cancel"]
+KINDS = ("order", "request", "fill", "funding", "event", "meta")
+META_RUN_START, META_RUN_STOP, META_ID_PREFIX = "run_start", "run_stop", "id_prefix"
+
+_INTENT_TYPES: dict[str, type[Any]] = {
+    "submit": OrderIntent,
+    "amend": AmendIntent,
+    "cancel": CancelIntent,
+}
+_SYNC = {"process": "NORMAL", "power": "FULL"}
+_AUTOCHECKPOINT_PAGES = 1_000  # 4 MB of WAL: SQLite's default, the backstop
+_WAL_SIZE_LIMIT = 64 * 2**20
+_MIN_SECRET_LEN = 8
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_PENDING = frozenset({OrderState.PENDING_NEW, OrderState.PENDING_CANCEL, OrderState.PENDING_AMEND})
+_SCHEMA = """
+CREATE TABLE records (
+    seq INTEGER PRIMARY KEY,
+    ts_ms INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    strategy TEXT,
+    key TEXT,
+    payload TEXT NOT NULL
+)"""
+_INSERT = "INSERT INTO records (ts_ms, kind, strategy, key, payload) VALUES (?, ?, ?, ?, ?)"
+_INSERT_2 = _INSERT + ", (?, ?, ?, ?, ?)"
+_SELECT = "SELECT seq, ts_ms, kind, strategy, key, payload FROM records WHERE seq > ? ORDER BY seq LIMIT ?"
+_BATCH = 2_000
+
+_encoder = msgspec.json.Encoder(decimal_format="string", order="deterministic")
+_decode_order = msgspec.json.Decoder(TrackedOrder).decode
+_decode_fill = msgspec.json.Decoder(FillRecord).decode
+_decode_funding = msgspec.json.Decoder(FundingPaid).decode
+_decode_any = msgspec.json.Decoder().decode
+
+
+# ---------------------------------------------------------------------------- dict encoding
+
+
+def _to_dict(value: object) -> dict[str, Any]:
+    result: dict[str, Any] = msgspec.to_builtins(value, order="deterministic")
+    return result
+
+
+def _convert(data: object, kind: type[Any], what: str) -> Any:
+    try:
+        return msgspec.convert(data, kind)
+    except msgspec.ValidationError as exc:
+        raise StateError(f"{what} cannot be decoded ({exc}): damaged or foreign data") from None
+
+
+def encode_order(order: TrackedOrder) -> dict[str, Any]:
+    """A :class:`TrackedOrder` as JSON-able builtins (the ``order`` record payload)."""
+    return _to_dict(order)
+
+
+def decode_order(data: Mapping[str, Any]) -> TrackedOrder:
+    """The inverse of :func:`encode_order`; :class:`StateError` on data that does not fit."""
+    order: TrackedOrder = _convert(data, TrackedOrder, "order record")
+    return order
+
+
+def encode_fill(fill: FillRecord) -> dict[str, Any]:
+    """A :class:`FillRecord` as JSON-able builtins (the ``fill`` record payload)."""
+    return _to_dict(fill)
+
+
+def decode_fill(data: Mapping[str, Any]) -> FillRecord:
+    """The inverse of :func:`encode_fill`."""
+    fill: FillRecord = _convert(data, FillRecord, "fill record")
+    return fill
+
+
+def encode_funding(payment: FundingPaid) -> dict[str, Any]:
+    """A :class:`FundingPaid` as JSON-able builtins (the ``funding`` record payload)."""
+    return _to_dict(payment)
+
+
+def decode_funding(data: Mapping[str, Any]) -> FundingPaid:
+    """The inverse of :func:`encode_funding`."""
+    payment: FundingPaid = _convert(data, FundingPaid, "funding record")
+    return payment
+
+
+def encode_request(
+    action: Action, intent: OrderIntent | AmendIntent | CancelIntent
+) -> dict[str, Any]:
+    """A request as JSON-able builtins: ``{"action": ..., "intent": {...}}``."""
+    _check_request(action, intent)
+    return {"action": action, "intent": _to_dict(intent)}
+
+
+def decode_request(
+    data: Mapping[str, Any],
+) -> tuple[Action, OrderIntent | AmendIntent | CancelIntent]:
+    """The inverse of :func:`encode_request`: ``(action, intent)``."""
+    action = data.get("action")
+    if action not in _INTENT_TYPES:
+        raise StateError(f"request record with unknown action {action!r}: damaged or foreign data")
+    intent = _convert(data.get("intent"), _INTENT_TYPES[action], f"{action} request")
+    return action, intent
+
+
+def _check_request(action: str, intent: object) -> str:
+    wanted = _INTENT_TYPES.get(action)
+    if wanted is None or type(intent) is not wanted:
+        raise ValidationError(
+            f"record_request({action!r}, {type(intent).__name__}): actions are submit "
+            "(OrderIntent), amend (AmendIntent) and cancel (CancelIntent)"
+        )
+    key: str = getattr(intent, "cli_ord_id", "") or getattr(intent, "order_id", None) or ""
+    return key
+
+
+def _funding_key(payment: FundingPaid) -> str:
+    return payment.payment_id or f"{payment.strategy}|{payment.symbol}|{payment.ts_ms}"
+
+
+# -------------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, slots=True)
+class JournalRecord:
+    """One row as written: ``payload`` is the decoded JSON (see :meth:`value` for objects)."""
+
+    seq: int
+    ts_ms: int
+    kind: str
+    strategy: str | None
+    key: str | None
+    payload: Any
+
+    def value(self) -> object:
+        """The domain object: TrackedOrder, ``(action, intent)``, FillRecord, FundingPaid,
+        :class:`JournalEvent` or the meta dict."""
+        if self.kind == "order":
+            return decode_order(self.payload)
+        if self.kind == "request":
+            return decode_request(self.payload)
+        if self.kind == "fill":
+            return decode_fill(self.payload)
+        if self.kind == "funding":
+            return decode_funding(self.payload)
+        if self.kind == "event":
+            return _event(self.seq, self.ts_ms, self.key, self.strategy, self.payload)
+        return self.payload
+
+
+@dataclass(frozen=True, slots=True)
+class JournalFill:
+    """A journaled fill and the strategy it was booked for."""
+
+    seq: int
+    strategy: str
+    fill: FillRecord
+
+
+@dataclass(frozen=True, slots=True)
+class JournalFunding:
+    """A journaled funding payment."""
+
+    seq: int
+    payment: FundingPaid
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEvent:
+    """A journaled event: ``kind`` (``halted``, ``trading_state``, ``order_denied``, ``alert``...),
+    a human ``text`` and optional structured ``data``."""
+
+    seq: int
+    ts_ms: int
+    kind: str
+    text: str
+    strategy: str | None = None
+    data: Mapping[str, Any] | None = None
+
+
+def _event(
+    seq: int, ts_ms: int, kind: str | None, strategy: str | None, payload: Any
+) -> JournalEvent:
+    return JournalEvent(
+        seq, ts_ms, kind or "", payload.get("text", ""), strategy, payload.get("data")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class JournalState:
+    """What a journal remembers (see the module docstring for how to use it after a restart)."""
+
+    orders: tuple[TrackedOrder, ...] = ()
+    """The latest snapshot of every order, in the order they were first journaled."""
+    fills: tuple[JournalFill, ...] = ()
+    """Every fill once (first record per ``fill_id`` wins), in journal order."""
+    funding: tuple[JournalFunding, ...] = ()
+    """Every funding payment once (per ``payment_id``, else strategy, symbol and time)."""
+    events: tuple[JournalEvent, ...] = ()
+    """The last events, oldest first."""
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    """The latest data of each meta record name."""
+    cli_ord_ids: frozenset[str] = frozenset()
+    """Every ``cli_ord_id`` the journal has seen (orders, requests, fills)."""
+    prefixes: tuple[str, ...] = ()
+    """``cli_ord_id`` prefixes recorded with ``record_meta("id_prefix", {"prefix": ...})``."""
+    last_seq: int = 0
+    clean_stop: bool = True
+    """False when records follow the last ``run_stop`` meta record (the last run crashed)."""
+
+    @property
+    def in_flight(self) -> tuple[str, ...]:
+        """Orders with a request on the wire when the journal stopped (``pending_*``)."""
+        return tuple(o.cli_ord_id for o in self.orders if o.state in _PENDING)
+
+    def next_counter(self, prefix: str) -> int:
+        """The first ``n`` after every used ``f"{prefix}-{n}"`` id (1 if none was used)."""
+        pattern = re.compile(re.escape(prefix) + r"-(\d+)")
+        used = (pattern.fullmatch(i) for i in self.cli_ord_ids)
+        return max((int(m.group(1)) for m in used if m), default=0) + 1
+
+    def id_generator(self, prefix: str) -> CliOrdIdGenerator:
+        """A :class:`CliOrdIdGenerator` for ``prefix`` that continues after every used id."""
+        return CliOrdIdGenerator(prefix, start=self.next_counter(prefix))
+
+
+def rebuild_positions(state: JournalState, book: PositionBook | None = None) -> PositionBook:
+    """Replay the journaled fills and funding payments, in journal order, into ``book`` (a new
+    one by default). Each is booked once: the book itself ignores a ``fill_id`` or payment it
+    has seen, so replaying twice changes nothing."""
+    book = PositionBook() if book is None else book
+    bookings: list[JournalFill | JournalFunding] = [*state.fills, *state.funding]
+    bookings.sort(key=lambda b: b.seq)
+    for item in bookings:
+        if isinstance(item, JournalFill):
+            book.apply_fill(item.fill, strategy=item.strategy)
+        else:
+            p = item.payment
+            book.apply_funding_payment(
+                p.strategy, p.symbol, p.amount, ts_ms=p.ts_ms, payment_id=p.payment_id or None
+            )
+    return book
+
+
+def default_journal_path(
+    bot_name: str, env: Mapping[str, str] | None = None, *, venue: str | None = None
+) -> Path:
+    """``<state dir>/journals/<bot_name>[.<venue>].sqlite`` (state dir: see
+    :func:`krakenfutures.config.state_dir`; ``env`` is the environment mapping it reads).
+    Give each venue (``live``, ``demo``, ``sim``) its own ``venue`` or bot name: a journal must
+    only ever be reconciled against the exchange it was written for. Nothing is created."""
+    if isinstance(env, str):
+        raise ValidationError(
+            "env is the environment mapping (as for config.state_dir); pass a venue name as venue="
+        )
+    name = bot_name if venue is None else f"{bot_name}.{venue}"
+    if not _NAME.fullmatch(name):
+        raise ValidationError(
+            f"journal name {name!r}: bot and venue names use 1-64 of A-Z a-z 0-9 _ . - "
+            "(starting with a letter or digit)"
+        )
+    return state_dir(env) / "journals" / f"{name}.sqlite"
+
+
+# -------------------------------------------------------------------------------- journal
+
+
+class Journal:
+    """An append-only SQLite journal; see the module docstring. Use as a context manager or
+    call :meth:`close`. Every ``record_*`` returns the record's ``seq``."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        durability: Durability = "process",
+        redact: Iterable[str | Secret] = (),
+    ) -> None:
+        if durability not in _SYNC:
+            raise ValidationError(f"durability must be 'process' or 'power', got {durability!r}")
+        self.path = Path(path)
+        self.durability = durability
+        self._secrets = _redactions(redact)
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = _open(self.path, _SYNC[durability])
+
+    def __repr__(self) -> str:
+        state = "closed" if self._db is None else self.durability
+        return f"Journal({str(self.path)!r}, {state})"
+
+    # ------------------------------------------------------------------------- writing
+
+    def record_order(self, order: TrackedOrder, *, ts_ms: int) -> int:
+        """Journal the full snapshot of ``order`` (after every change the tracker reports)."""
+        if type(order) is not TrackedOrder:
+            raise ValidationError(f"record_order takes a TrackedOrder, got {type(order).__name__}")
+        return self._write(
+            _INSERT, (ts_ms, "order", order.strategy, order.cli_ord_id, self._json(order))
+        )
+
+    def record_request(
+        self,
+        action: Action,
+        intent: OrderIntent | AmendIntent | CancelIntent,
+        *,
+        strategy: str,
+        ts_ms: int,
+        order: TrackedOrder | None = None,
+    ) -> int:
+        """Journal a request about to be sent (``submit``: an :class:`OrderIntent` with its
+        ``cli_ord_id``; ``amend``; ``cancel``). With ``order``, its new snapshot is written in
+        the same transaction (recommended: one write before the wire, and the restored order
+        can never lag the request). Returns the seq of the last row written."""
+        key = _check_request(action, intent)
+        if not key:
+            raise ValidationError(
+                f"a {action} request needs the order's cli_ord_id (OrderTracker.submit stamps "
+                "it): without it a lost reply could not be reconciled"
+            )
+        payload = self._json({"action": action, "intent": intent})
+        row = (ts_ms, "request", strategy, key, payload)
+        if order is None:
+            return self._write(_INSERT, row)
+        if type(order) is not TrackedOrder:
+            raise ValidationError(f"order must be a TrackedOrder, got {type(order).__name__}")
+        return self._write(
+            _INSERT_2, (*row, ts_ms, "order", order.strategy, order.cli_ord_id, self._json(order))
+        )
+
+    def record_fill(self, fill: FillRecord, *, strategy: str, ts_ms: int) -> int:
+        """Journal a fill (with its fee) owned by ``strategy``, before booking it."""
+        if type(fill) is not FillRecord:
+            raise ValidationError(f"record_fill takes a FillRecord, got {type(fill).__name__}")
+        return self._write(_INSERT, (ts_ms, "fill", strategy, fill.fill_id, self._json(fill)))
+
+    def record_funding(self, payment: FundingPaid, *, ts_ms: int) -> int:
+        """Journal a funding payment, before booking it."""
+        if type(payment) is not FundingPaid:
+            raise ValidationError(f"record_funding takes FundingPaid, got {type(payment).__name__}")
+        row = (ts_ms, "funding", payment.strategy, _funding_key(payment), self._json(payment))
+        return self._write(_INSERT, row)
+
+    def record_event(
+        self,
+        kind: str,
+        text: str,
+        *,
+        ts_ms: int,
+        strategy: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Journal an event (``halted``, ``alert``...): a short ``text`` and JSON-able ``data``
+        (Decimals, enums and dataclasses allowed). Configured secrets are redacted."""
+        if not isinstance(kind, str) or not isinstance(text, str):
+            raise ValidationError("record_event needs a str kind and a str text")
+        payload = self._json({"text": text, "data": None if data is None else dict(data)})
+        return self._write(
+            _INSERT, (ts_ms, "event", self._scrub(strategy), self._scrub(kind), payload)
+        )
+
+    def record_domain_event(self, event: Halted | TradingStateChanged | OrderDenied) -> int:
+        """Journal a :class:`Halted`, :class:`TradingStateChanged` or :class:`OrderDenied` as
+        an ``event`` record (``halted`` / ``trading_state`` / ``order_denied``) at its ts_ms."""
+        if isinstance(event, Halted):
+            kind, strategy, text = "halted", event.strategy, f"{event.kind}: {event.reason}"
+        elif isinstance(event, TradingStateChanged):
+            kind, strategy = "trading_state", None
+            reasons = "; ".join(event.reasons)
+            text = f"{event.symbol} {event.previous.value} -> {event.state.value}: {reasons}"
+        elif isinstance(event, OrderDenied):
+            kind, strategy = "order_denied", event.strategy
+            text = f"{event.action} {event.symbol} denied by {event.rule}: {event.reason}"
+        else:
+            raise ValidationError(f"record_domain_event cannot journal {type(event).__name__}")
+        return self.record_event(
+            kind, text, ts_ms=event.ts_ms, strategy=strategy, data=_to_dict(event)
+        )
+
+    def record_meta(self, name: str, data: Mapping[str, Any] | None = None, *, ts_ms: int) -> int:
+        """Journal a fact about the run: ``run_start`` / ``run_stop`` (see
+        :attr:`JournalState.clean_stop`), ``id_prefix`` with ``{"prefix": ...}``, or any name."""
+        if not isinstance(name, str) or not name:
+            raise ValidationError("record_meta needs a non-empty str name")
+        payload = self._json({} if data is None else dict(data))
+        return self._write(_INSERT, (ts_ms, "meta", None, self._scrub(name), payload))
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database file (fsyncs; milliseconds). Call when idle: the
+        record calls stay fast only if checkpoints do not happen between decision and wire."""
+        with self._lock:
+            self._conn().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+
+    # ------------------------------------------------------------------------- reading
+
+    @property
+    def last_seq(self) -> int:
+        """The seq of the last record (0 for an empty journal)."""
+        with self._lock:
+            row = self._conn().execute("SELECT max(seq) FROM records").fetchone()
+        return int(row[0] or 0)
+
+    def iter_records(self, since_seq: int = 0) -> Iterator[JournalRecord]:
+        """Every record after ``since_seq``, in order (read in batches; safe to interleave with
+        writes)."""
+        for seq, ts_ms, kind, strategy, key, payload in self._rows(since_seq):
+            try:
+                data = _decode_any(payload)
+            except msgspec.DecodeError as exc:
+                raise StateError(f"journal {self.path}: record {seq} is not JSON ({exc})") from None
+            yield JournalRecord(seq, ts_ms, kind, strategy, key, data)
+
+    def restore(self, *, max_events: int = 100) -> JournalState:
+        """Read the whole journal into a :class:`JournalState` (see the module docstring)."""
+        orders: dict[str, TrackedOrder] = {}
+        fills: dict[str, JournalFill] = {}
+        funding: dict[str, JournalFunding] = {}
+        events: list[JournalEvent] = []
+        meta: dict[str, Any] = {}
+        ids: set[str] = set()
+        prefixes: list[str] = []
+        last_seq, clean_stop = 0, True
+        for seq, ts_ms, kind, strategy, key, payload in self._rows(0):
+            last_seq, clean_stop = seq, False
+            try:
+                if kind == "order":
+                    order = _decode_order(payload)
+                    orders[order.cli_ord_id] = order
+                    ids.add(order.cli_ord_id)
+                elif kind == "request":
+                    _, intent = decode_request(_decode_any(payload))
+                    if intent.cli_ord_id:
+                        ids.add(intent.cli_ord_id)
+                    fresh = intent.cli_ord_id and intent.cli_ord_id not in orders
+                    if isinstance(intent, OrderIntent) and fresh:
+                        # Sent (maybe) before its snapshot was journaled: track it as pending.
+                        orders[intent.cli_ord_id] = TrackedOrder(
+                            intent, strategy or "", OrderState.PENDING_NEW, ts_ms, ts_ms
+                        )
+                elif kind == "fill":
+                    fill = _decode_fill(payload)
+                    fills.setdefault(fill.fill_id, JournalFill(seq, strategy or "", fill))
+                    if fill.cli_ord_id:
+                        ids.add(fill.cli_ord_id)
+                elif kind == "funding":
+                    payment = _decode_funding(payload)
+                    funding.setdefault(_funding_key(payment), JournalFunding(seq, payment))
+                elif kind == "event":
+                    events.append(_event(seq, ts_ms, key, strategy, _decode_any(payload)))
+                    del events[:-max_events]
+                elif kind == "meta":
+                    data = _decode_any(payload)
+                    meta[key or ""] = data
+                    if key == META_ID_PREFIX and isinstance(data.get("prefix"), str):
+                        prefixes.append(data["prefix"])
+                    clean_stop = key == META_RUN_STOP
+            except (
+                msgspec.DecodeError,
+                msgspec.ValidationError,
+                StateError,
+                AttributeError,
+            ) as exc:
+                raise StateError(
+                    f"journal {self.path}: record {seq} ({kind}) cannot be decoded: {exc}; the "
+                    "file is damaged or from an incompatible version"
+                ) from None
+        return JournalState(
+            orders=tuple(orders.values()),
+            fills=tuple(fills.values()),
+            funding=tuple(funding.values()),
+            events=tuple(events),
+            meta=meta,
+            cli_ord_ids=frozenset(ids),
+            prefixes=tuple(dict.fromkeys(prefixes)),
+            last_seq=last_seq,
+            clean_stop=clean_stop,
+        )
+
+    # ------------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        """Close the file and release its lock (idempotent)."""
+        with self._lock:
+            db, self._db = self._db, None
+        if db is not None:
+            db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------ internals
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise StateError(f"journal {self.path} is closed")
+        return self._db
+
+    def _json(self, value: object) -> str:
+        try:
+            text = _encoder.encode(value).decode()
+        except (TypeError, msgspec.EncodeError) as exc:
+            raise ValidationError(f"journal data must be JSON-able: {exc}") from None
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, "***")
+        return text
+
+    def _scrub(self, text: str | None) -> str | None:
+        if text is not None:
+            for secret in self._secrets:
+                text = text.replace(secret, "***")
+        return text
+
+    def _write(self, sql: str, row: tuple[Any, ...]) -> int:
+        with self._lock:
+            db = self._conn()
+            try:
+                seq = db.execute(sql, row).lastrowid
+            except sqlite3.Error as exc:
+                raise StateError(
+                    f"journal {self.path} could not be written ({exc}); do not act on this "
+                    "record: halt trading, free disk space or fix the file, then restart"
+                ) from exc
+        return int(seq or 0)
+
+    def _rows(self, since_seq: int) -> Iterator[tuple[Any, ...]]:
+        while True:
+            with self._lock:
+                rows = self._conn().execute(_SELECT, (since_seq, _BATCH)).fetchall()
+            yield from rows
+            if len(rows) < _BATCH:
+                return
+            since_seq = rows[-1][0]
+
+
+def _redactions(redact: Iterable[str | Secret]) -> tuple[str, ...]:
+    found: list[str] = []
+    for item in redact:
+        value = item.reveal() if isinstance(item, Secret) else item
+        if not isinstance(value, str) or len(value) < _MIN_SECRET_LEN:
+            raise ValidationError(
+                f"redact takes secrets (str or Secret) of at least {_MIN_SECRET_LEN} characters; "
+                "a shorter string would garble ordinary text"
+            )
+        # Match the secret as it appears inside JSON text (escaped) and as plain text.
+        found.extend(dict.fromkeys((value, _encoder.encode(value).decode()[1:-1])))
+    return tuple(found)
+
+
+def _open(path: Path, synchronous: str) -> sqlite3.Connection:
+    where = f"journal {path}"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))  # private from the first byte
+        db = sqlite3.connect(path, timeout=0.2, isolation_level=None, check_same_thread=False)
+    except (OSError, sqlite3.Error) as exc:
+        raise ConfigError(f"cannot open {where}: {exc}") from exc
+    try:
+        _prepare(db, where, synchronous)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _prepare(db: sqlite3.Connection, where: str, synchronous: str) -> None:
+    try:
+        db.execute("PRAGMA locking_mode=EXCLUSIVE")  # before the first access: no -shm file
+        mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        db.execute(f"PRAGMA synchronous={synchronous}")
+        db.execute(f"PRAGMA wal_autocheckpoint={_AUTOCHECKPOINT_PAGES}")
+        db.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
+        db.execute("BEGIN IMMEDIATE")  # takes the lock, kept until close
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise ConfigError(
+                f"{where} is in use by another process (is the bot already running?); stop it "
+                "or use another bot name"
+            ) from exc
+        raise ConfigError(f"{where}: {exc}") from exc
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(f"{where} is not a SQLite database ({exc}); give another path") from exc
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        app_id = db.execute("PRAGMA application_id").fetchone()[0]
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        if version > SCHEMA_VERSION:
+            raise ConfigError(
+                f"{where} has journal schema version {version}, newer than this krakenfutures "
+                f"reads ({SCHEMA_VERSION}); upgrade krakenfutures, or use another journal file"
+            )
+        if tables and (app_id != APPLICATION_ID or "records" not in tables):
+            raise ConfigError(
+                f"{where} holds other data (tables {sorted(tables)}); give another path"
+            )
+        if not tables:
+            db.execute(_SCHEMA)
+            db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    if str(mode).lower() != "wal":  # pragma: no cover - filesystems without WAL support
+        raise ConfigError(f"{where}: SQLite refused WAL mode (got {mode!r})")
+
+
+__all__ = [
+    "APPLICATION_ID",
+    "KINDS",
+    "META_ID_PREFIX",
+    "META_RUN_START",
+    "META_RUN_STOP",
+    "SCHEMA_VERSION",
+    "Journal",
+    "JournalEvent",
+    "JournalFill",
+    "JournalFunding",
+    "JournalRecord",
+    "JournalState",
+    "decode_fill",
+    "decode_funding",
+    "decode_order",
+    "decode_request",
+    "default_journal_path",
+    "encode_fill",
+    "encode_funding",
+    "encode_order",
+    "encode_request",
+    "rebuild_positions",
+]

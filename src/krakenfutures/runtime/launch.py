@@ -1,0 +1,166 @@
+"""Wire a :class:`~krakenfutures.runtime.node.Node` to a real venue (Kraken or a ``kf sim``) over
+the legacy dialect: REST client, live venue, WebSocket feed, trading-state monitor, journal and
+alert sinks. ``kf run`` and the tests use :func:`build_node`; :func:`load_strategy` turns
+``path/to/file.py[:Class]`` into a strategy instance.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import logging
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from krakenfutures.client.async_ import AsyncClient
+from krakenfutures.client.feed import AsyncFeed
+from krakenfutures.errors import ConfigError
+from krakenfutures.runtime.alert_sinks import AlertRouter, LogSink, sinks_from_config
+from krakenfutures.runtime.bot_config import BotConfig
+from krakenfutures.runtime.clock import VenueClock
+from krakenfutures.runtime.context import Instrument
+from krakenfutures.runtime.journal import Journal, default_journal_path
+from krakenfutures.runtime.legacy_market import LegacyMarket
+from krakenfutures.runtime.live_venue import LiveVenue
+from krakenfutures.runtime.monitor import TradingStateMonitor
+from krakenfutures.runtime.node import Node
+from krakenfutures.strategy import Strategy
+
+log = logging.getLogger("krakenfutures.runtime")
+
+DEFAULT_MAX_AGE_WALL_S = 60.0
+"""Trading-state inputs older than this (wall seconds) make the state UNKNOWN: fail safe."""
+
+
+def load_strategy(spec: str, params: Mapping[str, Any] | None = None) -> Strategy:
+    """Instantiate ``path/to/file.py[:Class]`` (the only :class:`Strategy` subclass defined in
+    the file when ``Class`` is left out) with ``params``."""
+    path_text, _, class_name = spec.partition(":")
+    path = Path(path_text)
+    if not path.is_file():
+        raise ConfigError(f"strategy file {path} not found (give path/to/strategy.py[:Class])")
+    module_name = f"kf_strategy_{path.stem}"
+    loader_spec = importlib.util.spec_from_file_location(module_name, path)
+    if loader_spec is None or loader_spec.loader is None:
+        raise ConfigError(f"cannot import {path}: not a Python file?")
+    module = importlib.util.module_from_spec(loader_spec)
+    sys.modules[module_name] = module  # dataclasses and pickling look modules up by name
+    loader_spec.loader.exec_module(module)
+    if class_name:
+        cls = getattr(module, class_name, None)
+        if cls is None:
+            raise ConfigError(f"{path} defines no {class_name!r}")
+    else:
+        found = [
+            obj
+            for obj in vars(module).values()
+            if inspect.isclass(obj)
+            and issubclass(obj, Strategy)
+            and obj is not Strategy
+            and obj.__module__ == module_name
+        ]
+        if len(found) != 1:
+            names = ", ".join(c.__name__ for c in found) or "none"
+            raise ConfigError(
+                f"{path} defines {len(found)} Strategy classes ({names}): name one with {path}:Class"
+            )
+        cls = found[0]
+    if not (inspect.isclass(cls) and issubclass(cls, Strategy)):
+        raise ConfigError(f"{spec} is not a krakenfutures.strategy.Strategy subclass")
+    try:
+        return cls(**dict(params or {}))
+    except TypeError as exc:
+        raise ConfigError(f"{cls.__name__}({', '.join(params or {})}): {exc}") from None
+
+
+def instruments_from_rest(rows: Any) -> dict[str, Instrument]:
+    """Tick and lot rules per tradeable contract from ``/instruments`` rows."""
+    out: dict[str, Instrument] = {}
+    for row in rows:
+        if row.tick_size is None:
+            continue  # indices have no order rules
+        precision = int(row.contract_value_trade_precision or 0)
+        step = Decimal(1).scaleb(-precision)
+        out[row.symbol.upper()] = Instrument(row.symbol.upper(), Decimal(row.tick_size), step, step)
+    return out
+
+
+@dataclass
+class Wiring:
+    """What :func:`build_node` made (closed by :meth:`aclose`)."""
+
+    node: Node
+    client: AsyncClient
+    feed: AsyncFeed
+    journal: Journal
+    router: AlertRouter
+
+    async def aclose(self) -> None:
+        """Close feed, alerts, journal and client (after the node stopped)."""
+        await self.feed.aclose()
+        await self.router.aclose(timeout_s=5.0)
+        self.journal.close()
+        await self.client.aclose()
+
+
+async def build_node(
+    strategies: list[Strategy],
+    config: BotConfig,
+    *,
+    base_url: str,
+    clock: VenueClock,
+    api_key: str | None = None,
+    api_secret: str | None = None,
+    env: Mapping[str, str] | None = None,
+    journal_path: str | Path | None = None,
+) -> Wiring:
+    """Build a node trading ``strategies`` on ``base_url`` (not started: ``await
+    wiring.node.run(...)``, then ``await wiring.aclose()``)."""
+    # No nonce by default: a bot keeps several requests in flight, and requests that overtake
+    # each other on separate connections would trip Kraken's increasing-nonce rule (the Nonce
+    # header is optional; signatures still cover every byte). ``[bot] nonce`` changes it.
+    client = AsyncClient(api_key, api_secret, base_url=base_url, env=env, nonce=config.nonce)
+    instruments = instruments_from_rest(await client.get_instruments())
+    symbols = {s.upper() for strategy in strategies for s in strategy.symbols}
+    missing = sorted(symbols - set(instruments))
+    if missing:
+        await client.aclose()
+        raise ConfigError(
+            f"unknown symbol(s) {', '.join(missing)} on {base_url}; known: {', '.join(sorted(instruments))}"
+        )
+    venue = LiveVenue(client)
+    feed = AsyncFeed(base_url, api_key, api_secret, env=env)
+    market = LegacyMarket(feed, sorted(symbols))
+    monitor = TradingStateMonitor(
+        client,
+        sorted(symbols),
+        now_ms=clock.now_ms,
+        poll_s=config.monitor_poll_s,
+        max_age_ms=int(DEFAULT_MAX_AGE_WALL_S * 1000 * clock.speed),
+    )
+    path = Path(
+        journal_path or config.journal or default_journal_path(config.name, env, venue=config.env)
+    )
+    journal = Journal(path, durability=config.durability)
+    router = AlertRouter([LogSink(), *sinks_from_config(config.alerts, env)])
+    node = Node(
+        strategies,
+        venue=venue,
+        clock=clock,
+        instruments=instruments,
+        market=market,
+        monitor=monitor,
+        limits=config.limits(),
+        journal=journal,
+        alerts=router,
+        settings=config.settings,
+        bot_name=config.name,
+    )
+    return Wiring(node, client, feed, journal, router)
+
+
+__all__ = ["Wiring", "build_node", "instruments_from_rest", "load_strategy"]

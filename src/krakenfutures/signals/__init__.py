@@ -1,0 +1,1 @@
+"""Market signals and alert records (pure: delivery lives in the runtime)."""
