@@ -1,5 +1,9 @@
 """The simulator assembled: engine + REST gateway + synthetic market + optional SQLite state.
 
+Besides the legacy dialect (REST v3, ``/ws/v1``) the same account is served in the Unified
+WebSocket dialect: Spot REST ``/0/private/...`` for the token (:mod:`krakenfutures.sim.spot_rest`,
+Spot keys only) and ``/v2/public``, ``/v2/private`` (:mod:`krakenfutures.sim.uws`).
+
 :class:`Simulator` is sans-I/O apart from the optional state file: the server shell
 (:mod:`krakenfutures.sim.server`) and the in-memory test transport both call :meth:`handle_http`
 with the exchange time. Everything that changes state (authenticated requests that were
@@ -13,10 +17,12 @@ import base64
 import logging
 import random
 from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from krakenfutures.core.types import TradingState
+from krakenfutures.core.uws.assumptions import DEFAULT_ASSUMPTIONS, SymbolFormat
 from krakenfutures.errors import ConfigError
 from krakenfutures.sim.auth import ApiKey
 from krakenfutures.sim.config import SimConfig
@@ -25,6 +31,10 @@ from krakenfutures.sim.gateway import Gateway, Reply
 from krakenfutures.sim.market import SyntheticMarket
 from krakenfutures.sim.persist import StateStore
 from krakenfutures.sim.rest import RestExtras, build_handlers
+from krakenfutures.sim.spot_rest import SpotRest
+from krakenfutures.sim.uws import HEARTBEAT_MS as UWS_HEARTBEAT_MS
+from krakenfutures.sim.uws import UwsHub
+from krakenfutures.sim.uws_auth import SpotKey, TokenStore
 from krakenfutures.sim.ws import IDLE_TIMEOUT_MS, WsHub
 
 log = logging.getLogger("krakenfutures.sim")
@@ -48,6 +58,15 @@ class Simulator:
         self.keys = {
             k.api_key: ApiKey(k.api_key, k.api_secret, k.account, k.permission, k.withdrawal)
             for k in config.keys
+            if not k.is_spot
+        }
+        # Spot keys (Spot REST + uws) are a separate kind of key pair, as on Kraken.
+        self.spot_keys = {
+            k.api_key: SpotKey(
+                k.api_key, k.api_secret, k.account, k.permission.value == "full", k.websocket
+            )
+            for k in config.keys
+            if k.is_spot
         }
         self.gateway = Gateway(
             build_handlers(self.exchange, self.extras),
@@ -65,6 +84,28 @@ class Simulator:
             faults=self.gateway.faults,
             rng=random.Random(config.seed + 3),
             idle_timeout_ms=int(IDLE_TIMEOUT_MS * max(1.0, config.speed)),
+        )
+        # Unified WebSocket: tokens from Spot REST, both dialects on one engine.
+        assumptions = replace(
+            DEFAULT_ASSUMPTIONS, symbol_format=SymbolFormat(config.uws_symbol_format)
+        )
+        self.tokens = TokenStore(random.Random(config.seed + 4))
+        self.spot_rest = SpotRest(
+            self.exchange,
+            self.spot_keys,
+            self.tokens,
+            futures_keys=frozenset(self.keys),
+            assumptions=assumptions,
+        )
+        self.uws_hub = UwsHub(
+            self.exchange,
+            self.tokens,
+            faults=self.gateway.faults,
+            rng=random.Random(config.seed + 5),
+            assumptions=assumptions,
+            # Heartbeats are about once a real second, like the v1 idle timeout under --speed.
+            heartbeat_ms=int(UWS_HEARTBEAT_MS * max(1.0, config.speed)),
+            journal=self._journal_uws,
         )
         # Always built (a disabled market's step() does nothing) so that a journal recorded with
         # the market on replays identically even if this run turns it off.
@@ -94,7 +135,11 @@ class Simulator:
         body: bytes,
         now_ms: int,
     ) -> Reply:
-        """Answer one HTTP request (see :class:`~krakenfutures.sim.gateway.Gateway`)."""
+        """Answer one HTTP request (see :class:`~krakenfutures.sim.gateway.Gateway`; Spot REST
+        paths go to :class:`~krakenfutures.sim.spot_rest.SpotRest`, which changes no exchange
+        state and so is not journalled)."""
+        if SpotRest.serves(path):
+            return self.spot_rest.handle(method, path, headers, body, now_ms)
         reply = self.gateway.handle(method, path, raw_query, headers, body, now_ms)
         if (
             self.store is not None
@@ -118,6 +163,10 @@ class Simulator:
             )
         return reply
 
+    def _journal_uws(self, entry: dict[str, Any]) -> None:
+        if self.store is not None and not self._replaying:
+            self.store.record("uws", entry)
+
     # -- clock -------------------------------------------------------------------------------
     def tick(self, now_ms: int) -> None:
         """Advance the exchange clock: market flow, triggers, deadman, funding, liquidations."""
@@ -125,6 +174,7 @@ class Simulator:
         self.exchange.advance(now_ms)
         if not self._replaying:
             self.ws_hub.tick(now_ms)
+            self.uws_hub.tick(now_ms)
         if self.store is not None and not self._replaying:
             self.store.record("tick", {"now_ms": now_ms})
             if now_ms - self._last_snapshot_ms >= SNAPSHOT_EVERY_MS * max(1.0, self.config.speed):
@@ -152,6 +202,8 @@ class Simulator:
                     self.tick(payload["now_ms"])
                 elif kind == "ctl":
                     self.control(payload["command"], payload["now_ms"])
+                elif kind == "uws":
+                    self.uws_hub.replay(payload)
                 elif kind == "http":
                     self.gateway.replay(
                         payload["method"],
@@ -190,6 +242,7 @@ class Simulator:
         elif cmd == "faults":
             self.gateway.faults.update(dict(command.get("set", {})))
             self.ws_hub.apply_faults()
+            self.uws_hub.apply_faults()
         elif cmd == "index":
             ex.set_index_price(
                 str(command["symbol"]).upper(), Decimal(str(command["price"])), now_ms
@@ -216,6 +269,7 @@ class Simulator:
         ex = self.exchange
         return {
             "now_ms": now_ms,
+            "speed": self.config.speed,
             "markets": {
                 s.symbol: {
                     "state": ex.trading_state(s.symbol).value,

@@ -8,7 +8,12 @@ shortest repr). Error messages never echo an ``api_secret``.
 Sections: ``seed``, ``rate_limits``, ``nonce_tolerance_ms``, ``default_instruments`` (top level);
 ``[server]``, ``[clock]``, ``[[keys]]``, ``[accounts.NAME]``, ``[[instruments]]`` (overrides of a
 default instrument by symbol, or additions), ``[fees]``, ``[exchange]`` (the other
-:class:`~krakenfutures.sim.state.ExchangeConfig` knobs), ``[faults]``, ``[market]``.
+:class:`~krakenfutures.sim.state.ExchangeConfig` knobs), ``[faults]``, ``[market]``, ``[uws]``.
+
+A key is a Futures key (legacy REST v3 and WebSocket v1) unless ``kind = "spot"``: then it is a
+Kraken Spot key, accepted only by Spot REST (``/0/private/...``) and so by the Unified WebSocket,
+as on Kraken where the two kinds are separate key pairs. ``websocket = false`` withholds a Spot
+key's "Access WebSockets API" permission.
 
 Account names starting with ``_`` are reserved for the synthetic market
 (:data:`~krakenfutures.sim.market.INTERNAL_ACCOUNTS`) and refused here.
@@ -44,17 +49,33 @@ from krakenfutures.sim.state import ExchangeConfig, instrument_to_dict
 
 DEFAULT_PORT = 8787
 DEFAULT_ACCOUNT = "main"
+FUTURES_KEY = "futures"
+"""``kind`` of a Futures key pair: legacy REST v3 + WebSocket v1."""
+SPOT_KEY = "spot"
+"""``kind`` of a Kraken Spot key pair: Spot REST (the uws token) + the Unified WebSocket."""
 
 
 @dataclass(frozen=True)
 class KeyConfig:
-    """One API key pair the simulator accepts: which account it trades and what it may do."""
+    """One API key pair the simulator accepts: which account it trades and what it may do.
+
+    ``kind`` is :data:`FUTURES_KEY` (default) or :data:`SPOT_KEY` (see the module docstring);
+    for a Spot key ``permission`` ``read`` forbids order entry on uws and ``websocket`` is the
+    "Access WebSockets API" permission ``GetWebSocketsToken`` needs.
+    """
 
     api_key: str
     api_secret: str = field(repr=False)
     account: str = DEFAULT_ACCOUNT
     permission: Permission = Permission.FULL
     withdrawal: bool = False
+    kind: str = FUTURES_KEY
+    websocket: bool = True
+
+    @property
+    def is_spot(self) -> bool:
+        """Whether this is a Spot key (Spot REST + uws) rather than a Futures key."""
+        return self.kind == SPOT_KEY
 
 
 @dataclass(frozen=True)
@@ -81,6 +102,9 @@ class SimConfig:
     market: MarketConfig = field(default_factory=MarketConfig)
     rate_limits: bool = True
     nonce_tolerance_ms: int = 1_000
+    uws_symbol_format: str = "native"
+    """How uws spells contract symbols on the wire: ``native`` (``PF_XBTUSD``) or ``pair``
+    (``BTC/USD``); input is accepted in either (reference §1.5 leaves it open)."""
 
 
 # ------------------------------------------------------------------------------------ loading
@@ -99,10 +123,12 @@ _TOP = (
     "exchange",
     "faults",
     "market",
+    "uws",
 )
+_UWS = ("symbol_format",)
 _SERVER = ("host", "port", "allow_remote")
 _CLOCK = ("speed", "start_ms")
-_KEY = ("api_key", "api_secret", "account", "permission", "withdrawal")
+_KEY = ("api_key", "api_secret", "account", "permission", "withdrawal", "kind", "websocket")
 _ACCOUNT = ("flex", "cash", "margin", "self_trade_strategy")
 _INSTRUMENT_STATE = ("trading_state", "post_only")
 _INSTRUMENT = (
@@ -176,6 +202,14 @@ def parse_config(data: Mapping[str, Any]) -> SimConfig:
         raise ConfigError(f"[exchange]: {exc}") from None
     keys = _keys(data.get("keys", []))
     market = MarketConfig.from_dict(_table(data, "market", None))
+    symbol_format = _typed(
+        _table(data, "uws", _UWS).get("symbol_format", "native"), str, "[uws] symbol_format"
+    )
+    if symbol_format not in ("native", "pair"):
+        raise ConfigError(
+            f'[uws] symbol_format must be "native" (PF_XBTUSD) or "pair" (BTC/USD), '
+            f"got {symbol_format!r}"
+        )
     unknown = [s for s in market.symbols if s not in {spec.symbol for spec in instruments}]
     if unknown:
         raise ConfigError(
@@ -197,6 +231,7 @@ def parse_config(data: Mapping[str, Any]) -> SimConfig:
         market=market,
         rate_limits=_typed(data.get("rate_limits", True), bool, "rate_limits"),
         nonce_tolerance_ms=tolerance,
+        uws_symbol_format=symbol_format,
     )
 
 
@@ -228,6 +263,12 @@ def _keys(rows: Any) -> tuple[KeyConfig, ...]:
             raise ConfigError(f'{where}: permission must be "read" or "full", got {permission!r}')
         if any(k.api_key == api_key for k in out):
             raise ConfigError(f"{where}: api_key {api_key[:4]}... is configured twice")
+        kind = _typed(row.get("kind", FUTURES_KEY), str, f"{where} kind")
+        if kind not in (FUTURES_KEY, SPOT_KEY):
+            raise ConfigError(
+                f'{where}: kind must be "futures" (legacy REST + ws/v1) or "spot" '
+                f"(Spot REST + Unified WebSocket), got {kind!r}"
+            )
         out.append(
             KeyConfig(
                 api_key,
@@ -235,6 +276,8 @@ def _keys(rows: Any) -> tuple[KeyConfig, ...]:
                 account,
                 Permission(permission),
                 _typed(row.get("withdrawal", False), bool, f"{where} withdrawal"),
+                kind,
+                _typed(row.get("websocket", True), bool, f"{where} websocket"),
             )
         )
     return tuple(out)
@@ -433,6 +476,8 @@ speed = 1.0                 # exchange time runs this many times faster (60: an 
 # account = "main"          # the account this key trades
 # permission = "full"       # "read" or "full"
 # withdrawal = false
+# kind: "futures" (the default: REST v3 + ws/v1) or "spot" (Spot REST + Unified WebSocket)
+# websocket: true (default) or false, a spot key's "Access WebSockets API" permission
 
 # Accounts and their opening balances (default: flex USD 100,000 and 1 XBT in fi_xbtusd).
 # Names starting with "_" are reserved for the synthetic market.
@@ -477,6 +522,10 @@ http_5xx_rate = 0.0
 unavailable_next = 0
 unavailable_rate = 0.0
 rate_limit_exhausted = false
+uws_drop_next = 0            # Unified WebSocket: abort the N oldest connections
+uws_checksum_break_next = 0  # a wrong book checksum on the next N book messages
+uws_drop_reply_next = 0      # execute the next N order methods, never answer
+uws_status = ""              # force the status system: online, maintenance, cancel_only, post_only
 
 # The synthetic market: index random walk, a market maker and random takers.
 [market]
@@ -495,12 +544,18 @@ max_premium_bps = 40
 taker_rate_per_min = 20.0     # random market orders per instrument per exchange minute
 taker_min_notional_usd = 100
 taker_max_notional_usd = 20000
+
+# The Unified WebSocket (/v2/public, /v2/private): its token needs a key of kind "spot".
+[uws]
+symbol_format = "native"      # "native" (PF_XBTUSD) or "pair" (BTC/USD); input accepts both
 """
 
 
 __all__ = [
     "DEFAULT_ACCOUNT",
     "DEFAULT_PORT",
+    "FUTURES_KEY",
+    "SPOT_KEY",
     "KeyConfig",
     "SimConfig",
     "example_config",

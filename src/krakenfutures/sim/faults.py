@@ -1,7 +1,9 @@
 """Fault knobs of the simulator: what goes wrong, on purpose, for reliability tests.
 
 Counters (``*_next``) fire on the next N matching requests (``ws_*``: book deltas or
-connections), deterministically; rates fire at random from the simulator's seeded RNG. Set from ``sim.toml`` ``[faults]`` or ``kf sim ctl faults``.
+connections), deterministically; rates fire at random from the simulator's seeded RNG. Set from
+``sim.toml`` ``[faults]`` or ``kf sim ctl faults``. ``uws_*`` knobs act on the Unified WebSocket
+endpoints (``uws_status``: a forced ``status`` ``system`` value, empty for the real one).
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ class Faults:
     ws_reorder_next: int = 0  # send the next N book deltas after the one that follows them
     ws_drop_next: int = 0  # abort up to N open connections (oldest first), no close frame
     ws_slow_ms: int = 0  # wait this long before writing each frame to a WebSocket client
+    # Unified WebSocket (see krakenfutures.sim.uws): ``/v2/public`` and ``/v2/private``.
+    uws_drop_next: int = 0  # abort up to N open uws connections (oldest first), no close frame
+    uws_checksum_break_next: int = 0  # the next N book messages carry a wrong checksum
+    uws_drop_reply_next: int = 0  # execute the next N order methods, then never answer
+    uws_status: str = ""  # forced status ``system``: online, maintenance, cancel_only, post_only
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply ``{name: value}`` changes, refusing unknown knobs with the list of known ones."""
@@ -40,7 +47,9 @@ class Faults:
             if name not in known:
                 raise ConfigError(f"unknown fault {name!r}; known: {', '.join(sorted(known))}")
             current = getattr(self, name)
-            if isinstance(current, bool):
+            if isinstance(current, str):
+                value = _status_value(name, value)
+            elif isinstance(current, bool):
                 value = (
                     value
                     if isinstance(value, bool)
@@ -67,3 +76,16 @@ class Faults:
         p = getattr(self, rate)
         # The fault RNG draws only when a rate is set, so runs without faults stay reproducible.
         return bool(p) and rng.random() < p
+
+
+UWS_SYSTEMS = ("online", "maintenance", "cancel_only", "post_only")
+"""Values of the uws ``status`` channel's ``system`` field (reference §3.5)."""
+
+
+def _status_value(name: str, value: Any) -> str:
+    text = "" if value is None else str(value).strip().lower()
+    if text not in ("", *UWS_SYSTEMS):
+        raise ConfigError(
+            f"fault {name} must be one of {', '.join(UWS_SYSTEMS)} (or empty for the real state)"
+        )
+    return text

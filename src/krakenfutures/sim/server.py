@@ -3,7 +3,9 @@
 It only moves bytes: raw path, raw query string, raw body and headers go to the gateway exactly
 as received (signatures are checked over them), and a background task advances the exchange
 clock (triggers, dead man's switches, funding, synthetic market flow). ``GET /ws/v1`` on the
-same port serves the simulator's WebSocket v1 feeds (:mod:`krakenfutures.sim.ws_shell`).
+same port serves the simulator's WebSocket v1 feeds (:mod:`krakenfutures.sim.ws_shell`), and
+``GET /v2/public`` and ``/v2/private`` the Unified WebSocket (:mod:`krakenfutures.sim.uws`, through
+the same socket shell).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from aiohttp import web
 
 from krakenfutures.sim.clock import SimClock
 from krakenfutures.sim.gateway import Gateway, Reply
+from krakenfutures.sim.uws import PRIVATE_PATH, PUBLIC_PATH, UwsHub
 from krakenfutures.sim.ws import WsHub
 from krakenfutures.sim.ws_shell import WS_PATH, WsShell
 
@@ -40,7 +43,8 @@ def is_loopback(host: str | None) -> bool:
 class SimServer:
     """Serve a gateway over HTTP on ``host:port``; ``port=0`` picks a free port.
 
-    ``ws_hub`` serves ``/ws/v1``. :meth:`for_simulator` wires a whole
+    ``ws_hub`` serves ``/ws/v1``, ``uws_hub`` ``/v2/public`` and ``/v2/private``.
+    :meth:`for_simulator` wires a whole
     :class:`~krakenfutures.sim.app.Simulator` (what ``kf sim``, the demo and the test helpers use).
     """
 
@@ -57,6 +61,7 @@ class SimServer:
         extra_routes: Callable[[web.Application], None] | None = None,
         handle: Callable[..., Reply] | None = None,
         ws_hub: WsHub | None = None,
+        uws_hub: UwsHub | None = None,
     ) -> None:
         self.gateway = gateway
         self.clock = clock
@@ -71,12 +76,17 @@ class SimServer:
         # The Simulator's handle_http journals state changes; a bare gateway serves too.
         self._handle_http = handle or gateway.handle
         self.ws = WsShell(ws_hub, clock.now_ms) if ws_hub is not None else None
+        self.uws: dict[str, WsShell] = {}
+        if uws_hub is not None:  # the v1 shell drives any hub with its interface
+            for path, private in ((PUBLIC_PATH, False), (PRIVATE_PATH, True)):
+                endpoint: Any = uws_hub.endpoint(private)
+                self.uws[path] = WsShell(endpoint, clock.now_ms)
 
     @classmethod
     def for_simulator(
         cls, sim: Any, clock: Any, *, host: str = "127.0.0.1", port: int = 0, ticking: bool = True
     ) -> SimServer:
-        """Serve a Simulator: REST (journalled), ``/ws/v1``, the control endpoint, and, when
+        """Serve a Simulator: REST (journalled), ``/ws/v1``, uws, the control endpoint, and, when
         ``ticking``, a background clock (off for tests that move a fake clock by hand)."""
         return cls(
             sim.gateway,
@@ -87,6 +97,7 @@ class SimServer:
             control=sim.control,
             handle=sim.handle_http,
             ws_hub=sim.ws_hub,
+            uws_hub=getattr(sim, "uws_hub", None),
         )
 
     @property
@@ -151,6 +162,8 @@ class SimServer:
             self._extra_routes(app)
         if self.ws is not None:
             app.router.add_route("GET", WS_PATH, self.ws.handle)
+        for path, shell in self.uws.items():
+            app.router.add_route("GET", path, shell.handle)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -172,6 +185,8 @@ class SimServer:
                 await self._ticker
         if self.ws is not None:
             await self.ws.close_all()
+        for shell in self.uws.values():
+            await shell.close_all()
         if self._runner is not None:
             await self._runner.cleanup()
 
