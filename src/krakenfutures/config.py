@@ -11,6 +11,8 @@ means :data:`os.environ`, tests pass a dict. Variables:
 ``KRAKEN_FUTURES_TIMEOUT_S``       request timeout in seconds
 ``KRAKEN_FUTURES_STATE_DIR``       where nonce state lives (default: XDG state dir)
 ``KRAKEN_FUTURES_TELEGRAM_TOKEN``  Telegram bot token for alerts (never in a config file)
+``KRAKEN_SPOT_API_KEY``            Spot API key (Unified WebSocket tokens, ``TradeVolume`` fees)
+``KRAKEN_SPOT_API_SECRET``         Spot API secret (base64); needs ``..._API_KEY`` too
 ``XDG_CONFIG_HOME``/``XDG_STATE_HOME``/``HOME``  the usual base directories
 =================================  ==============================================================
 
@@ -50,6 +52,10 @@ ENV_BASE_URL = "KRAKEN_FUTURES_BASE_URL"
 ENV_TIMEOUT = "KRAKEN_FUTURES_TIMEOUT_S"
 ENV_STATE_DIR = "KRAKEN_FUTURES_STATE_DIR"
 ENV_TELEGRAM_TOKEN = "KRAKEN_FUTURES_TELEGRAM_TOKEN"
+ENV_SPOT_API_KEY = "KRAKEN_SPOT_API_KEY"
+ENV_SPOT_API_SECRET = "KRAKEN_SPOT_API_SECRET"
+SPOT_LIVE_BASE_URL = "https://api.kraken.com"
+"""Kraken Spot REST, where Unified WebSocket tokens and ``TradeVolume`` fees come from."""
 
 _MASK = "Secret('****')"
 _FILE_KEYS = frozenset({"api_key", "api_secret", "base_url"})
@@ -294,6 +300,36 @@ def load_credentials(
     return read_credentials_file(file)
 
 
+def load_spot_credentials(
+    api_key: str | None = None,
+    api_secret: str | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+) -> Credentials:
+    """The Kraken **Spot** key pair (Unified WebSocket tokens, ``TradeVolume`` fees).
+
+    Precedence: the arguments, then ``KRAKEN_SPOT_API_KEY``/``KRAKEN_SPOT_API_SECRET``. A Spot
+    key is a different key pair from the Futures one (created under Settings > API on
+    kraken.com, not futures.kraken.com), so the Futures variables are never consulted.
+
+    Raises:
+        CredentialsError: no Spot key pair found, only one half of it, or a malformed one.
+    """
+    if api_key is not None or api_secret is not None:
+        _pair(api_key, api_secret, "as an argument", ("api_key", "api_secret"))
+        return Credentials(api_key, Secret(api_secret))  # type: ignore[arg-type]
+    e = _env(env)
+    env_key, env_secret = _get(e, ENV_SPOT_API_KEY), _get(e, ENV_SPOT_API_SECRET)
+    if env_key is None and env_secret is None:
+        raise CredentialsError(
+            f"no Kraken Spot API key: pass api_key/api_secret or set {ENV_SPOT_API_KEY} and "
+            f"{ENV_SPOT_API_SECRET} (a Spot key from kraken.com Settings > API with the "
+            "'WebSocket interface' permission; a Futures key does not work on Spot REST)"
+        )
+    _pair(env_key, env_secret, "in the environment", (ENV_SPOT_API_KEY, ENV_SPOT_API_SECRET))
+    return Credentials(env_key, Secret(env_secret))  # type: ignore[arg-type]
+
+
 def _file_error(file: Path, text: str) -> NoReturn:
     raise CredentialsError(f"credentials file {file}: {text}")
 
@@ -534,16 +570,20 @@ __all__ = [
     "ENV_API_SECRET",
     "ENV_BASE_URL",
     "ENV_CREDENTIALS",
+    "ENV_SPOT_API_KEY",
+    "ENV_SPOT_API_SECRET",
     "ENV_STATE_DIR",
     "ENV_TELEGRAM_TOKEN",
     "ENV_TIMEOUT",
     "LIVE_BASE_URL",
+    "SPOT_LIVE_BASE_URL",
     "Credentials",
     "Secret",
     "Settings",
     "config_dir",
     "default_credentials_path",
     "load_credentials",
+    "load_spot_credentials",
     "load_telegram_token",
     "mask_key",
     "read_credentials_file",

@@ -31,6 +31,13 @@ START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z: a fixed, hour-aligned exch
 TEST_SECRET = base64.b64encode(bytes(range(64))).decode()
 TEST_KEY = "test-key-main"
 READ_KEY = "test-key-readonly"
+SPOT_KEY = "test-spot-key"
+"""A Spot key (``kind = "spot"``) with the WebSocket permission, on account ``main``
+(``sim_config(spot=True)``)."""
+SPOT_NO_WS_KEY = "test-spot-key-no-ws"
+"""A Spot key without the WebSocket permission, on account ``main`` (``sim_config(spot=True)``)."""
+SPOT_SECRET = base64.b64encode(bytes(range(64, 128))).decode()
+"""The secret of both test Spot keys (different from :data:`TEST_SECRET`)."""
 
 
 class FakeClock:
@@ -53,9 +60,10 @@ class FakeClock:
         self.ms += int(seconds * 1000)
 
 
-def sim_config(*, seed: int = 1, market: bool = False, **changes: Any) -> Any:
+def sim_config(*, seed: int = 1, market: bool = False, spot: bool = False, **changes: Any) -> Any:
     """A simulator config for tests: a full key and a read-only key on account ``main``, no
-    synthetic flow unless ``market=True``, Kraken's rate limits on."""
+    synthetic flow unless ``market=True``, Kraken's rate limits on. ``spot=True`` adds the Spot
+    keys :data:`SPOT_KEY` (WebSocket permission) and :data:`SPOT_NO_WS_KEY` (none) on ``main``."""
     from krakenfutures.core.rest.endpoint import Permission
     from krakenfutures.sim.config import KeyConfig, SimConfig
 
@@ -71,6 +79,18 @@ def sim_config(*, seed: int = 1, market: bool = False, **changes: Any) -> Any:
         ),
         market=dataclasses.replace(base.market, enabled=market),
     )
+    if spot:
+        spot_keys = (
+            KeyConfig(api_key=SPOT_KEY, api_secret=SPOT_SECRET, account="main", kind="spot"),
+            KeyConfig(
+                api_key=SPOT_NO_WS_KEY,
+                api_secret=SPOT_SECRET,
+                account="main",
+                kind="spot",
+                websocket=False,
+            ),
+        )
+        cfg = dataclasses.replace(cfg, keys=cfg.keys + spot_keys)
     return dataclasses.replace(cfg, **changes) if changes else cfg
 
 
@@ -205,6 +225,9 @@ def loopback_client(handle: SimHandle, **kwargs: Any) -> Any:
 
 __all__ = [
     "READ_KEY",
+    "SPOT_KEY",
+    "SPOT_NO_WS_KEY",
+    "SPOT_SECRET",
     "START_MS",
     "TEST_KEY",
     "TEST_SECRET",
