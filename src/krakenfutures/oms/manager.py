@@ -397,7 +397,11 @@ class OrderManager:
                 self._on_error(
                     ManagerError("rate_limit", strategy, "apiLimitExceeded", str(exc), cli_ord_id)
                 )
-            self._resend_lost()
+            # Nothing happened on the exchange: resend, but not at once into the same
+            # refusal (rate limit) or dead connection. The wait grows per resend generation.
+            generation = self._resends.get(cli_ord_id, 0)
+            base = 1.0 if isinstance(exc, RateLimitError) else 0.25
+            self._spawn(self._resend_after(min(base * 2**generation, 30.0)))
             return
         self.lost_replies += 1
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -443,6 +447,10 @@ class OrderManager:
             )
             log.info("order %s proven never placed; resent as %s", cli, stamped.cli_ord_id)
             self._spawn(self._send_submit(stamped, order.strategy))
+
+    async def _resend_after(self, delay_s: float) -> None:
+        await self._sleep(delay_s)
+        self._resend_lost()
 
     def _send_due_cancels(self) -> None:
         for cli in self.tracker.cancels_due():

@@ -502,6 +502,9 @@ class LiveVenue:
         self.volume_30d_usd = Decimal(volume_30d_usd)
         self.fee_currencies = {normalize_symbol(k): v for k, v in (fee_currencies or {}).items()}
         self.trigger_signal = TriggerSignal(trigger_signal)
+        self.margin: tuple[Decimal, Decimal] | None = None
+        """``(margin_equity, maintenance_margin)`` of the flex account at the last
+        :meth:`balances` call."""
         self.max_fill_pages = max_fill_pages
         self.on_edit_fill = on_edit_fill
 
@@ -620,8 +623,17 @@ class LiveVenue:
         return [parse_position(row) for row in rows if row.qty]
 
     async def balances(self) -> list[BalanceRecord]:
-        """Collateral balances (see :func:`parse_accounts`)."""
-        return parse_accounts(await self.client.get_accounts())
+        """Collateral balances (see :func:`parse_accounts`). Also keeps :attr:`margin`: the
+        multi-collateral account's ``(margin_equity, maintenance_margin)`` for the runtime's
+        liquidation-risk alert (``None`` without a flex account)."""
+        accounts = await self.client.get_accounts()
+        flex = accounts.get("flex")
+        equity = getattr(flex, "margin_equity", None)
+        maintenance = getattr(flex, "maintenance_margin", None)
+        self.margin = (
+            (equity, maintenance) if equity is not None and maintenance is not None else None
+        )
+        return parse_accounts(accounts)
 
     async def funding_payments(
         self, since_ms: int | None = None, *, page_size: int = 500, max_pages: int = 10

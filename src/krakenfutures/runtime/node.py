@@ -68,7 +68,7 @@ from krakenfutures.risk.rules import (
 )
 from krakenfutures.runtime.clock import VenueClock, exchange_s
 from krakenfutures.runtime.context import Instrument, StrategyContext
-from krakenfutures.signals.alerts import Alert, AlertKind, Severity
+from krakenfutures.signals.alerts import Alert, AlertKind, Severity, check_liquidation_risk
 from krakenfutures.strategy import Strategy
 
 log = logging.getLogger("krakenfutures.runtime")
@@ -529,7 +529,7 @@ class Node:
         severity = "info" if change.state is TradingState.OPEN else "warning"
         self.alert(
             AlertKind.TRADING_STATE,
-            f"{change.symbol} is now {change.state.value} (was {change.previous.value}): {'; '.join(change.reasons) or 'no reason given'}",
+            f"{change.symbol} is now {change.state.value} (was {change.previous.value}): {'; '.join(change.reasons) or 'tradeable, all inputs fresh'}",
             severity=severity,
             symbol=change.symbol,
             key=f"state:{change.symbol}:{change.state}",
@@ -638,6 +638,13 @@ class Node:
         self.venue_positions = {p.symbol: p for p in positions}
         for balance in await self.venue.balances():
             self.balances[balance.currency] = balance
+        margin = getattr(self.venue, "margin", None)
+        if margin is not None:
+            risk = check_liquidation_risk(*margin, ts_ms=self.clock.now_ms())
+            if risk is not None:
+                self.recent.append(risk)
+                if self.alerts is not None:
+                    self.alerts.publish(risk)
         mismatch = self.manager.positions.diff(positions)
         if mismatch:
             self._mismatches += 1
