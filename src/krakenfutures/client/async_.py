@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
-
-import msgspec
+from typing import TYPE_CHECKING, Any
 
 from krakenfutures.client.async_methods import AsyncMethods
 from krakenfutures.client.base import ClientBase
 from krakenfutures.client.flow import NOW, Send, Sleep, call_flow
-from krakenfutures.core.rest.endpoint import Endpoint
 from krakenfutures.errors import KrakenFuturesError
-from krakenfutures.transport.base import AsyncTransport
+
+if TYPE_CHECKING:
+    import msgspec
+
+    from krakenfutures.core.rest.endpoint import Endpoint
+    from krakenfutures.transport.base import AsyncTransport
 
 
 class AsyncClient(AsyncMethods, ClientBase):

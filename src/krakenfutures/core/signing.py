@@ -13,18 +13,50 @@ Both the client (signing) and the simulator (verifying) use these functions.
 
 from __future__ import annotations
 
-import base64
 import binascii
-import hashlib
-import hmac
+import importlib
+from collections.abc import Callable
 from typing import Any
 
 from krakenfutures.errors import CredentialsError
 
 _DERIVATIVES = "/derivatives"
-_sha256 = hashlib.sha256
-_sha512 = hashlib.sha512
-_b64encode = base64.b64encode
+_b2a = binascii.b2a_base64
+
+
+def _builtin_sha512() -> Callable[[bytes], Any]:
+    """CPython's built-in SHA-512 constructor when present, else hashlib's.
+
+    For the HMAC, whose per-call work is copying a prepared state and hashing one block, the
+    built-in object beats OpenSSL's (copying an EVP context is dear): 0.70 vs 0.87 µs per
+    step here, two steps per signature. ``random`` loads this module anyway.
+    """
+    for name in ("_sha2", "_sha512"):  # 3.12+, 3.11
+        try:
+            sha512: Callable[[bytes], Any] = importlib.import_module(name).sha512
+        except (ImportError, AttributeError):
+            continue
+        return sha512
+    import hashlib
+
+    return hashlib.sha512
+
+
+def _sha256_first_use(data: bytes) -> Any:
+    """Bind :data:`_sha256` to hashlib's on the first signature, then hash ``data``.
+
+    For SHA-256 over a whole request OpenSSL wins (SHA-NI: 0.55 vs 0.90 µs for three blocks
+    here), but loading it costs ~5 ms, which ``import krakenfutures`` need not pay.
+    """
+    global _sha256
+    import hashlib
+
+    _sha256 = hashlib.sha256
+    return _sha256(data)
+
+
+_sha256: Callable[[bytes], Any] = _sha256_first_use
+_sha512 = _builtin_sha512()
 
 
 def decode_secret(secret: str | bytes) -> bytes:
@@ -48,6 +80,8 @@ def decode_secret(secret: str | bytes) -> bytes:
     cleaned = secret.strip()
     if not cleaned:
         raise CredentialsError("API secret is empty; create a key pair under Settings > API keys")
+    import base64  # only here: decoding a secret happens once per client
+
     try:
         key = base64.b64decode(cleaned, validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -78,7 +112,7 @@ def _hmac_states(key: bytes) -> tuple[Any, Any]:
     """SHA-512 states with the HMAC inner/outer pads already absorbed, cached per key.
 
     RFC 2104 HMAC done by hand: copying two prepared hash states costs far less than
-    ``hmac.digest``'s per-call key setup (measured 2.5 µs vs 5.7 µs here), and signing sits on
+    ``hmac.digest``'s per-call key setup (measured 1.0 µs vs 3.1 µs here), and signing sits on
     every private request.
     """
     states = _states.get(key)
@@ -92,13 +126,14 @@ def _hmac_states(key: bytes) -> tuple[Any, Any]:
     return states
 
 
-def _hmac_sha512(key: bytes, msg: bytes) -> bytes:
-    ipad, opad = _hmac_states(key)
-    inner = ipad.copy()
-    inner.update(msg)
-    outer = opad.copy()
+def sign_digest(key: bytes, digest: bytes) -> str:
+    """``base64(HMAC-SHA512(key, digest))``: the last step of every Kraken signature."""
+    states = _states.get(key) or _hmac_states(key)
+    inner = states[0].copy()
+    inner.update(digest)
+    outer = states[1].copy()
     outer.update(inner.digest())
-    return bytes(outer.digest())
+    return _b2a(outer.digest(), newline=False).decode()
 
 
 def sign_rest(key: bytes, endpoint_path: str, post_data: bytes | str, nonce: str = "") -> str:
@@ -115,29 +150,40 @@ def sign_rest(key: bytes, endpoint_path: str, post_data: bytes | str, nonce: str
         post_data = post_data.encode()
     if endpoint_path.startswith(_DERIVATIVES):
         endpoint_path = endpoint_path[12:]
-    digest = _sha256(post_data + (nonce + endpoint_path).encode()).digest()
-    return _b64encode(_hmac_sha512(key, digest)).decode()
+    return sign_digest(key, _sha256(post_data + (nonce + endpoint_path).encode()).digest())
 
 
 def sign_message(key: bytes, message: str) -> str:
     """Sign an already assembled ``post_data + nonce + signed_path`` string (the hot path of
-    request building, which assembles it in one concatenation)."""
-    return _b64encode(_hmac_sha512(key, _sha256(message.encode()).digest())).decode()
+    request building, which assembles it in one concatenation).
+
+    The HMAC is written out here rather than calling :func:`sign_digest`: one Python call
+    fewer on every private request.
+    """
+    states = _states.get(key) or _hmac_states(key)
+    inner = states[0].copy()
+    inner.update(_sha256(message.encode()).digest())
+    outer = states[1].copy()
+    outer.update(inner.digest())
+    return _b2a(outer.digest(), newline=False).decode()
 
 
 def sign_challenge(key: bytes, challenge: str) -> str:
     """Sign a WebSocket v1 challenge UUID: the REST algorithm over the challenge alone."""
-    digest = _sha256(challenge.encode()).digest()
-    return _b64encode(_hmac_sha512(key, digest)).decode()
+    return sign_digest(key, _sha256(challenge.encode()).digest())
 
 
 def verify_rest(key: bytes, endpoint_path: str, post_data: bytes, nonce: str, authent: str) -> bool:
     """Constant-time check of an ``Authent`` header (the simulator's side of :func:`sign_rest`)."""
+    import hmac  # the simulator's side only; hmac pulls in OpenSSL
+
     expected = sign_rest(key, endpoint_path, post_data, nonce)
     return hmac.compare_digest(expected.encode(), authent.encode("utf-8", "replace"))
 
 
 def verify_challenge(key: bytes, challenge: str, signed: str) -> bool:
     """Constant-time check of a signed WebSocket challenge."""
+    import hmac
+
     expected = sign_challenge(key, challenge)
     return hmac.compare_digest(expected.encode(), signed.encode("utf-8", "replace"))

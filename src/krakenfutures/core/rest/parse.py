@@ -12,7 +12,6 @@ from typing import Any
 
 import msgspec
 
-from krakenfutures.core.classify import error_for_code, error_for_http
 from krakenfutures.core.rest.endpoint import Endpoint
 from krakenfutures.errors import ExchangeError, RemoteProtocolError
 
@@ -95,6 +94,9 @@ def parse_response(endpoint: Endpoint, http_status: int, body: bytes) -> Any:
 
 def raise_for_error(endpoint: Endpoint, http_status: int, body: bytes) -> None:
     """Raise the exception an error reply stands for; return if the body is a success."""
+    # Imported here, on the error path only: the classification tables cost ~2 ms to import.
+    from krakenfutures.core.classify import error_for_code, error_for_http
+
     try:
         probe = _probe.decode(body) if body else _Probe()
     except msgspec.DecodeError:
