@@ -5,7 +5,12 @@ breaker checks, every risk rule (with the trading-state gate), the order tracker
 journal write (process durability: committed before the send), the asyncio hand-off to the
 sender task, the live venue's intent-to-wire mapping and the client's encoding and signing. The
 clock stops when the transport is handed the signed bytes: here the in-memory transport, which
-is where a socket write would start. The simulator's own processing after that is not counted.
+is where a socket write would start.
+
+The exchange is out of the measured process: after start-up (which runs against the real
+simulator), the transport answers ``sendorder``/``cancelorder`` with Kraken-shaped canned
+replies, so the figure is the bot's own path and not the simulator's matching work sharing the
+thread (a live bot's exchange runs elsewhere). The reply is still parsed, tracked and journaled.
 """
 
 from __future__ import annotations
@@ -19,12 +24,22 @@ from pathlib import Path
 from typing import Any
 
 TARGET_US = 100.0
+_TIME = b'"2026-01-01T00:00:00.000Z"'
+_PLACED = (
+    b'{"result":"success","sendStatus":{"order_id":"o-CLI","cli_ord_id":"CLI","status":"placed",'
+    b'"receivedTime":' + _TIME + b',"orderEvents":[]},"serverTime":' + _TIME + b"}"
+)
+_CANCELLED = (
+    b'{"result":"success","cancelStatus":{"status":"cancelled","order_id":"x",'
+    b'"receivedTime":' + _TIME + b',"orderEvents":[]},"serverTime":' + _TIME + b"}"
+)
 
 
 async def _measure(orders: int) -> list[float]:
     from krakenfutures.sim.state import ExchangeConfig
     from krakenfutures.testing import make_simulator, sim_config
     from krakenfutures.testing.node import SYMBOL, make_rig
+    from krakenfutures.transport.base import Response
 
     handle = make_simulator(
         sim_config(rate_limits=False, exchange=ExchangeConfig(max_open_orders=orders + 10))
@@ -32,17 +47,25 @@ async def _measure(orders: int) -> list[float]:
     stamps: dict[str, int] = {}
     original = handle.handle
 
+    canned = {"on": False}
+
     def stamped(method: str, target: str, headers: Any, body: bytes) -> Any:
         if target.endswith("/sendorder"):
+            now = time.perf_counter_ns()
             text = body.decode()
             cli = text.split("cliOrdId=", 1)[1].split("&", 1)[0]
-            stamps[cli] = time.perf_counter_ns()
+            stamps[cli] = now
+            if canned["on"]:
+                return Response(200, _PLACED.replace(b"CLI", cli.encode()))
+        if target.endswith("/cancelorder") and canned["on"]:
+            return Response(200, _CANCELLED)
         return original(method, target, headers, body)
 
     handle.handle = stamped  # type: ignore[method-assign]
     journal = Path(tempfile.mkdtemp(prefix="kf-bench-")) / "j.sqlite"
     rig = make_rig(handle=handle, journal_path=journal, record=False)
     await rig.start()
+    canned["on"] = True
     ctx = rig.node.contexts["Idle"]
     mark = rig.node.mark(SYMBOL)
     assert mark is not None
@@ -67,6 +90,7 @@ async def _measure(orders: int) -> list[float]:
         # Let every reply be processed before the next decision: the figure is one intent's
         # path, not a queue behind the simulator's work on earlier ones (same thread here).
         await rig.node.manager.drain()
+    canned["on"] = False
     await rig.node.shutdown()
     rig.journal.close()
     return latencies[50:]  # warm-up excluded

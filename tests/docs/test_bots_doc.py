@@ -1,4 +1,4 @@
-"""Every Python example in docs/bots.md runs as written."""
+"""Every Python example in docs/bots.md and docs/migration-uws.md runs as written."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ from pathlib import Path
 
 import pytest
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "bots.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+BLOCKS = [
+    block
+    for name in ("bots.md", "migration-uws.md")
+    for block in re.findall(r"```python\n(.*?)```", (DOCS / name).read_text(), re.S)
+]
 
 
 def test_the_bot_guide_has_examples() -> None:
