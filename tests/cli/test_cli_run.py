@@ -26,8 +26,14 @@ from krakenfutures.testing import (
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_kf_run_trades_the_market_maker_on_the_embedded_simulator(kf: Any, tmp_path: Path) -> None:
-    result = kf("run", str(ROOT / "examples" / "market_maker.py"), "--duration", "10", "--json")
+@pytest.mark.parametrize("dialect", ["legacy", "unified"])
+def test_kf_run_trades_the_market_maker_on_the_embedded_simulator(
+    kf: Any, tmp_path: Path, dialect: str
+) -> None:
+    result = kf(
+        "run", str(ROOT / "examples" / "market_maker.py"), "--duration", "10", "--json",
+        "--dialect", dialect,
+    )  # fmt: skip
     assert result.exit_code == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout)
     assert summary["fills"] > 0

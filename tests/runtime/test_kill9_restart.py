@@ -12,43 +12,59 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from krakenfutures.runtime.journal import Journal, rebuild_positions
 from krakenfutures.sim.clock import SimClock
 from krakenfutures.sim.server import SimServer, ThreadedServer
-from krakenfutures.testing import TEST_KEY, TEST_SECRET, loopback_client, make_simulator, sim_config
+from krakenfutures.testing import (
+    SPOT_KEY,
+    SPOT_SECRET,
+    TEST_KEY,
+    TEST_SECRET,
+    loopback_client,
+    make_simulator,
+    sim_config,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SYMBOL = "PF_XBTUSD"
 
 
-def _bot(base_url: str, journal: Path, state: Path, duration: str) -> subprocess.Popen[str]:
+def _bot(
+    base_url: str, journal: Path, state: Path, duration: str, dialect: str
+) -> subprocess.Popen[str]:
     env = {
         **os.environ,
         "KRAKEN_FUTURES_API_KEY": TEST_KEY,
         "KRAKEN_FUTURES_API_SECRET": TEST_SECRET,
+        "KRAKEN_SPOT_API_KEY": SPOT_KEY,
+        "KRAKEN_SPOT_API_SECRET": SPOT_SECRET,
         "KRAKEN_FUTURES_STATE_DIR": str(state),
         "HOME": str(state),
     }
     cmd = [
         sys.executable, "-m", "krakenfutures.cli", "--base-url", base_url, "run",
         str(ROOT / "examples" / "market_maker.py"), "--env", "sim", "--journal", str(journal),
-        "--name", "k9", "--no-dashboard", "--json", "--duration", duration,
+        "--name", "k9", "--no-dashboard", "--json", "--duration", duration, "--dialect", dialect,
     ]  # fmt: skip
     return subprocess.Popen(
         cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
 
 
-def test_kill_minus_9_and_restart_lose_and_double_nothing(tmp_path: Path) -> None:
-    handle = make_simulator(sim_config(market=True, seed=11, speed=30.0))
+@pytest.mark.parametrize("dialect", ["legacy", "unified"])
+def test_kill_minus_9_and_restart_lose_and_double_nothing(tmp_path: Path, dialect: str) -> None:
+    handle = make_simulator(sim_config(market=True, seed=11, speed=30.0, spot=True))
     clock = SimClock(30.0, handle.clock.now_ms())  # 30x: fills come within seconds
     server = ThreadedServer(SimServer.for_simulator(handle.simulator, clock, ticking=True))
     server.start()
     handle.base_url = server.base_url
+    first = second = None
     try:
         client = loopback_client(handle, rate_limit=False, nonce="none")
         journal = tmp_path / "bot.sqlite"
-        first = _bot(server.base_url, journal, tmp_path, "120")
+        first = _bot(server.base_url, journal, tmp_path, "120", dialect)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and len(client.get_fills()) < 4:
             time.sleep(0.3)
@@ -59,7 +75,7 @@ def test_kill_minus_9_and_restart_lose_and_double_nothing(tmp_path: Path) -> Non
         first.wait(10)
         assert first.returncode == -signal.SIGKILL
 
-        second = _bot(server.base_url, journal, tmp_path, "6")
+        second = _bot(server.base_url, journal, tmp_path, "6", dialect)
         try:
             out, err = second.communicate(timeout=90)
         except subprocess.TimeoutExpired:
@@ -98,4 +114,8 @@ def test_kill_minus_9_and_restart_lose_and_double_nothing(tmp_path: Path) -> Non
         assert abs(position.realized_pnl - exchange_pnl) < Decimal("1e-10")
         assert client.get_open_orders() == []  # the clean stop cancelled what it placed
     finally:
+        for bot in (first, second):  # a failed assertion must not leave a bot running
+            if bot is not None and bot.poll() is None:
+                bot.kill()
+                bot.wait(10)
         server.stop()

@@ -110,12 +110,6 @@ def run(
         dialect=dialect,
     )
     spec = strategy_spec or config.strategy_path or MAKE_RUN_STRATEGY
-    if config.dialect == "unified":
-        raise KfError(
-            "the unified WebSocket dialect is not available yet in kf run; use --dialect legacy "
-            "(Kraken serves it until 2027-03-01)",
-            exit_code=3,
-        )
     seconds = parse_duration(duration)
     from krakenfutures.config import Settings, is_loopback_url, resolve_base_url
 
@@ -153,8 +147,9 @@ async def _main(
 
     strategy = load_strategy(spec, config.strategy_params)
     async with contextlib.AsyncExitStack() as stack:
+        spot_key = spot_secret = None
         if config.env == "sim" and base_url is None:
-            base_url, clock, key, secret = _embedded_sim(stack, config)
+            base_url, clock, key, secret, spot_key, spot_secret = _embedded_sim(stack, config)
             if journal_path is None and not config.journal:
                 # A fresh embedded exchange each run: a journal must never be reconciled
                 # against another exchange's state, so each run gets its own.
@@ -172,6 +167,8 @@ async def _main(
             clock=clock,
             api_key=key,
             api_secret=secret,
+            spot_key=spot_key,
+            spot_secret=spot_secret,
             journal_path=journal_path,
         )
         stack.push_async_callback(wiring.aclose)
@@ -201,22 +198,32 @@ async def _main(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _embedded_sim(stack: contextlib.AsyncExitStack, config: Any) -> tuple[str, Any, str, str]:
+def _embedded_sim(
+    stack: contextlib.AsyncExitStack, config: Any
+) -> tuple[str, Any, str, str, str, str]:
+    import dataclasses
+
     from krakenfutures.runtime.clock import FollowClock
     from krakenfutures.sim.app import Simulator
     from krakenfutures.sim.clock import SimClock
+    from krakenfutures.sim.config import KeyConfig, generate_key_pair
     from krakenfutures.sim.launch import prepare
     from krakenfutures.sim.server import SimServer, ThreadedServer
 
     plan = prepare(port=0, seed=config.sim_seed, speed=config.sim_speed, write_creds=False)
-    cfg = plan.config
+    # A Spot key with the WebSocket permission on the same account: the unified dialect's
+    # credentials (Kraken keeps Futures and Spot keys apart; so does the simulator).
+    spot_key, spot_secret = generate_key_pair()
+    spot = KeyConfig(spot_key, spot_secret, account=plan.config.keys[0].account, kind="spot")
+    cfg = dataclasses.replace(plan.config, keys=(*plan.config.keys, spot))
     sim_clock = SimClock(cfg.speed, cfg.start_ms)
     sim = Simulator(cfg, now_ms=sim_clock.now_ms())
     server = ThreadedServer(SimServer.for_simulator(sim, sim_clock))
     server.start()
     stack.callback(server.stop)
     key = cfg.keys[0]
-    return server.base_url, FollowClock(sim_clock.now_ms, cfg.speed), key.api_key, key.api_secret
+    clock = FollowClock(sim_clock.now_ms, cfg.speed)
+    return server.base_url, clock, key.api_key, key.api_secret, spot_key, spot_secret
 
 
 async def _venue_clock(base_url: str | None) -> Any:

@@ -95,13 +95,16 @@ class Wiring:
 
     node: Node
     client: AsyncClient
-    feed: AsyncFeed
+    feed: Any  # AsyncFeed (legacy) or the uws market source
     journal: Journal
     router: AlertRouter
+    closers: tuple[Any, ...] = ()
 
     async def aclose(self) -> None:
-        """Close feed, alerts, journal and client (after the node stopped)."""
+        """Close feeds, alerts, journal and clients (after the node stopped)."""
         await self.feed.aclose()
+        for closer in self.closers:
+            await closer.aclose()
         await self.router.aclose(timeout_s=5.0)
         self.journal.close()
         await self.client.aclose()
@@ -115,11 +118,18 @@ async def build_node(
     clock: VenueClock,
     api_key: str | None = None,
     api_secret: str | None = None,
+    spot_key: str | None = None,
+    spot_secret: str | None = None,
     env: Mapping[str, str] | None = None,
     journal_path: str | Path | None = None,
 ) -> Wiring:
     """Build a node trading ``strategies`` on ``base_url`` (not started: ``await
-    wiring.node.run(...)``, then ``await wiring.aclose()``)."""
+    wiring.node.run(...)``, then ``await wiring.aclose()``).
+
+    ``config.dialect`` picks the wire: ``legacy`` (REST v3 + WS v1, Futures key) or
+    ``unified`` (orders, market data and account updates over the Unified WebSocket with a
+    Spot key; instruments, trading-state inputs and positions still read from legacy REST
+    while Kraken serves it, see docs/migration-uws.md)."""
     # No nonce by default: a bot keeps several requests in flight, and requests that overtake
     # each other on separate connections would trip Kraken's increasing-nonce rule (the Nonce
     # header is optional; signatures still cover every byte). ``[bot] nonce`` changes it.
@@ -132,9 +142,17 @@ async def build_node(
         raise ConfigError(
             f"unknown symbol(s) {', '.join(missing)} on {base_url}; known: {', '.join(sorted(instruments))}"
         )
-    venue = LiveVenue(client)
-    feed = AsyncFeed(base_url, api_key, api_secret, env=env)
-    market = LegacyMarket(feed, sorted(symbols))
+    legacy_venue = LiveVenue(client)
+    closers: tuple[Any, ...] = ()
+    venue: Any
+    if config.dialect == "unified":
+        venue, market, feed, closers = _unified(
+            base_url, sorted(symbols), legacy_venue, spot_key, spot_secret, env
+        )
+    else:
+        venue = legacy_venue
+        feed = AsyncFeed(base_url, api_key, api_secret, env=env)
+        market: Any = LegacyMarket(feed, sorted(symbols))
     monitor = TradingStateMonitor(
         client,
         sorted(symbols),
@@ -160,7 +178,53 @@ async def build_node(
         settings=config.settings,
         bot_name=config.name,
     )
-    return Wiring(node, client, feed, journal, router)
+    return Wiring(node, client, feed, journal, router, closers)
+
+
+def _unified(
+    base_url: str,
+    symbols: list[str],
+    legacy: LiveVenue,
+    spot_key: str | None,
+    spot_secret: str | None,
+    env: Mapping[str, str] | None,
+) -> tuple[Any, Any, Any, tuple[Any, ...]]:
+    """The uws venue and market source: a token per connection from Spot REST (the
+    simulator's own origin, or api.kraken.com for live), positions from legacy REST."""
+    from krakenfutures.client.spot_rest import AsyncSpotRest
+    from krakenfutures.client.uws import AsyncUwsConnection, uws_url_for
+    from krakenfutures.client.uws_token import TokenPolicy
+    from krakenfutures.config import LIVE_BASE_URL, SPOT_LIVE_BASE_URL, load_spot_credentials
+    from krakenfutures.runtime.unified_market import UnifiedMarket
+    from krakenfutures.runtime.unified_venue import UnifiedVenue
+
+    creds = load_spot_credentials(spot_key, spot_secret, env=env)
+    live = base_url.rstrip("/") == LIVE_BASE_URL.rstrip("/")
+    spot = AsyncSpotRest(
+        creds.api_key,
+        creds.secret.reveal(),
+        base_url=SPOT_LIVE_BASE_URL if live else base_url,
+        env=env,
+    )
+    origin = "live" if live else base_url
+    private = AsyncUwsConnection(
+        uws_url_for(origin, private=True), token_provider=TokenPolicy(spot)
+    )
+    public = AsyncUwsConnection(uws_url_for(origin))
+    venue = UnifiedVenue(private, fallback=legacy)
+    market = UnifiedMarket(public, private, symbols)
+    return venue, market, _Closing(public, private), (spot,)
+
+
+class _Closing:
+    """Closes both uws sockets as one feed (the market source iterates them)."""
+
+    def __init__(self, public: Any, private: Any) -> None:
+        self.public, self.private = public, private
+
+    async def aclose(self) -> None:
+        await self.public.aclose()
+        await self.private.aclose()
 
 
 __all__ = ["Wiring", "build_node", "instruments_from_rest", "load_strategy"]

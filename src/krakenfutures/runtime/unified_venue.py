@@ -51,6 +51,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from krakenfutures.client.uws import AsyncUwsConnection
+from krakenfutures.core.events import FundingPaid
 from krakenfutures.core.orders import OrderState
 from krakenfutures.core.types import normalize_symbol
 from krakenfutures.core.uws.assumptions import DEFAULT_ASSUMPTIONS, UwsAssumptions
@@ -313,6 +314,12 @@ class UnifiedVenue:
         if not self.stream.positions_live and self.fallback is not None:
             return list(await self.fallback.positions())
         return [p for p in self.stream.positions.values() if p.qty]
+
+    async def funding_payments(self, since_ms: int | None = None) -> list[FundingPaid]:
+        """Funding payments from the fallback venue (legacy account log): uws has no funding
+        history channel (``ledgers`` would carry them; not mapped yet). Empty without one."""
+        source = getattr(self.fallback, "funding_payments", None)
+        return list(await source(since_ms=since_ms)) if source is not None else []
 
     async def balances(self) -> list[BalanceRecord]:
         """Balances per currency from the ``balances`` channel (``available`` = ``balance``:
