@@ -18,6 +18,7 @@ from typing import Any
 
 from krakenfutures.client.async_ import AsyncClient
 from krakenfutures.client.feed import AsyncFeed
+from krakenfutures.core.money import DEFAULT_FEE_SCHEDULE
 from krakenfutures.errors import ConfigError
 from krakenfutures.runtime.alert_sinks import AlertRouter, LogSink, sinks_from_config
 from krakenfutures.runtime.bot_config import BotConfig
@@ -144,11 +145,13 @@ async def build_node(
         )
     legacy_venue = LiveVenue(client)
     closers: tuple[Any, ...] = ()
+    fees, volume = DEFAULT_FEE_SCHEDULE, Decimal(0)
     venue: Any
     if config.dialect == "unified":
         venue, market, feed, closers = _unified(
             base_url, sorted(symbols), legacy_venue, spot_key, spot_secret, env
         )
+        fees, volume = await _central_fees(closers[0], sorted(symbols), fees)
     else:
         venue = legacy_venue
         feed = AsyncFeed(base_url, api_key, api_secret, env=env)
@@ -176,9 +179,27 @@ async def build_node(
         journal=journal,
         alerts=router,
         settings=config.settings,
+        fees=fees,
+        volume_30d_usd=volume,
         bot_name=config.name,
     )
     return Wiring(node, client, feed, journal, router, closers)
+
+
+async def _central_fees(spot: Any, symbols: list[str], default: Any) -> tuple[Any, Decimal]:
+    """The account's fee schedule and 30-day volume from Kraken's central fee service (Spot
+    ``TradeVolume`` with derivatives pairs; the Futures fee-schedule endpoints stopped
+    reflecting the fees charged on 2026-06-22). On failure: the published default schedule,
+    with a warning."""
+    from krakenfutures.client.spot_rest import fee_schedule_from_trade_volume
+    from krakenfutures.errors import KrakenFuturesError
+
+    try:
+        result = await spot.trade_volume(symbols[:1], fee_schedule=True)
+        return fee_schedule_from_trade_volume(result, symbols[0]), result.volume_30d_usd
+    except (KrakenFuturesError, KeyError, IndexError) as exc:
+        log.warning("TradeVolume failed (%s); using the published default fee schedule", exc)
+        return default, Decimal(0)
 
 
 def _unified(
