@@ -8,20 +8,24 @@ local copy drifted. Both raise (:class:`~krakenfutures.errors.SequenceGapError`,
 :class:`~krakenfutures.errors.CrossedBookError`, both :class:`~krakenfutures.errors.StateError`):
 the caller drops the book and resubscribes for a fresh snapshot.
 
-Speed (a benchmark target of 500,000 deltas per second, decode included): each side keeps a
-dict of live levels (price -> :class:`_Level`, a mutable ``price``/``qty`` cell) and caches the
-best price; a binary heap per side with lazy deletion finds the next best when the best level
-goes (a level that disappears stays in the heap until it reaches the top; the heap is rebuilt
-when stale entries outnumber live ones). Sorted views (depth, impact price, imbalance) are
-computed on demand with ``heapq.nlargest``/``nsmallest``.
+Speed (a benchmark target of 500,000 deltas per second, decode included):
 
-Hashing a fresh :class:`~decimal.Decimal` costs about a microsecond (its hash must agree with
-equal ints and floats), more than the rest of a delta together, while a string hashes in a few
-nanoseconds. So deltas find their level through the price *text* (``str(price)``): each side
-maps every price text it has seen to the level cell of that value. The common delta, a size
-change of an existing level, is then one string-keyed lookup and one attribute store; a new
-Decimal is hashed only the first time its text is seen (to join spellings of one value such as
-``34981`` and ``34981.0``).
+* Hashing a fresh :class:`~decimal.Decimal` costs about a microsecond (its hash must agree with
+  equal ints and floats), more than the rest of a delta together, while a string hashes in a
+  few nanoseconds. So deltas find their level through the price *text* (``str(price)``): each
+  side maps every price text it has seen to the *cell* of that value (:class:`_Level`, a
+  mutable ``qty``; ``None`` = no level). The common delta, a size change of an existing level,
+  is one string-keyed lookup and one attribute store. A new Decimal is hashed only the first
+  time its text is seen (to join spellings of one value such as ``34981`` and ``34981.0``).
+* Each side caches its best price and keeps a binary heap of its cells' keys (the price for
+  asks, the negated price for bids) to find the next best when the best level goes. Deletion
+  is lazy and a cell is in the heap at most once (``queued``): a level deleted below the top
+  stays queued, so when it comes back (most adds revive a recent level near the top) nothing
+  is pushed at all. Dead cells leave the heap when they reach the top; the heap is rebuilt
+  when they outnumber the live levels. Adding or deleting a level below the best is O(1) and
+  costs no price comparison beyond the one against the best.
+* Sorted views (depth, impact price, imbalance) are computed on demand with
+  ``heapq.nlargest``/``nsmallest``.
 
 Prices and quantities are :class:`~decimal.Decimal` as decoded from the wire; ``34981`` and
 ``34981.0`` are the same level.
@@ -43,18 +47,102 @@ Level = tuple[Decimal, Decimal]
 _BUY = Side.BUY
 _ZERO = Decimal(0)
 _TWO = Decimal(2)
-_SLACK = 64  # stale heap entries tolerated beyond 2x the live levels before a rebuild
-_MAX_TEXTS = 100_000  # price texts remembered per side before the map is rebuilt from live levels
+_SLACK = 64  # dead heap entries tolerated beyond the live levels before a rebuild
+_MAX_TEXTS = 100_000  # price texts remembered per side before the maps are rebuilt from live levels
 
 
 class _Level:
-    """One price level's cell: shared by every spelling of its price; ``qty`` None = no level."""
+    """One price's cell, shared by every spelling of the price.
 
-    __slots__ = ("price", "qty")
+    ``qty`` is None while there is no level at the price; ``key`` orders the side's heap (the
+    price for asks, the exactly negated price for bids); ``queued`` says the key is in the heap.
+    """
 
-    def __init__(self, price: Decimal) -> None:
+    __slots__ = ("key", "price", "qty", "queued")
+
+    def __init__(self, price: Decimal, key: Decimal) -> None:
         self.price = price
+        self.key = key
         self.qty: Decimal | None = None
+        self.queued = False
+
+
+class _Side:
+    """Every cell of one book side and its heap; the live levels are the dict ``levels``."""
+
+    __slots__ = ("bids", "cells", "heap", "levels", "texts", "values")
+
+    def __init__(self, *, bids: bool) -> None:
+        self.bids = bids
+        self.levels: dict[Decimal, _Level] = {}  # live levels: price -> cell
+        self.texts: dict[str, _Level] = {}  # every price text seen -> cell
+        self.values: dict[Decimal, _Level] = {}  # every cell by price (joins spellings)
+        self.cells: dict[Decimal, _Level] = {}  # every cell by heap key
+        self.heap: list[Decimal] = []  # keys; each cell at most once
+
+    def load(self, pairs: Iterable[Level]) -> None:
+        """Replace the side with the snapshot ``pairs`` (``qty`` 0 skipped)."""
+        self.levels, self.texts, self.values, self.cells = {}, {}, {}, {}
+        for price, qty in pairs:
+            if qty:
+                self.cell(price).qty = qty
+        for level in self.values.values():
+            if level.qty is not None:
+                self.levels[level.price] = level
+        self.reheap()
+
+    def cell(self, price: Decimal) -> _Level:
+        """The cell of ``price`` whose text is not mapped yet: the value's cell, else a new one."""
+        texts = self.texts
+        if len(texts) >= _MAX_TEXTS:  # forget dead cells and alternative spellings
+            live = self.levels
+            texts.clear()
+            texts.update((str(p), level) for p, level in live.items())
+            self.values = dict(live)
+            self.cells = {level.key: level for level in live.values()}
+            self.reheap()
+        level = self.values.get(price)
+        if level is None:
+            level = _Level(price, price.copy_negate() if self.bids else price)
+            self.values[price] = level
+            self.cells[level.key] = level
+        texts[str(price)] = level
+        return level
+
+    def push(self, level: _Level) -> None:
+        """Queue a cell that just became live (no-op when its key is still in the heap)."""
+        if level.queued:
+            return
+        level.queued = True
+        heap = self.heap
+        heappush(heap, level.key)
+        if len(heap) > 2 * len(self.levels) + _SLACK:
+            self.reheap()
+
+    def reheap(self) -> None:
+        """A fresh heap of the live levels only."""
+        cells = self.cells
+        for key in self.heap:
+            level = cells.get(key)
+            if level is not None:
+                level.queued = False
+        heap = []
+        for level in self.levels.values():
+            level.queued = True
+            heap.append(level.key)
+        heapify(heap)
+        self.heap = heap
+
+    def top(self) -> Decimal | None:
+        """The best live price (dropping dead cells from the top of the heap), or None."""
+        heap, cells = self.heap, self.cells
+        while heap:
+            level = cells[heap[0]]
+            if level.qty is not None:
+                return level.price
+            heappop(heap)
+            level.queued = False
+        return None
 
 
 class OrderBook:
@@ -70,16 +158,12 @@ class OrderBook:
     """
 
     __slots__ = (
-        "_ask_heap",
+        "_ask",
         "_ask_texts",
-        "_ask_values",
-        "_asks",
         "_best_ask",
         "_best_bid",
-        "_bid_heap",
+        "_bid",
         "_bid_texts",
-        "_bid_values",
-        "_bids",
         "_next_seq",
         "symbol",
         "tick_size",
@@ -89,20 +173,13 @@ class OrderBook:
         self.symbol = symbol
         self.tick_size = tick_size
         self._next_seq: int | None = None
+        # the best prices are always the cell's own Decimal (identity tells "is the best")
         self._best_bid: Decimal | None = None
         self._best_ask: Decimal | None = None
-        # per side: live levels (price -> cell), every price text seen (text -> cell), every
-        # cell by value (joins spellings), and the heap
-        self._bids: dict[Decimal, _Level] = {}
-        self._asks: dict[Decimal, _Level] = {}
-        self._bid_texts: dict[str, _Level] = {}
-        self._ask_texts: dict[str, _Level] = {}
-        self._bid_values: dict[Decimal, _Level] = {}
-        self._ask_values: dict[Decimal, _Level] = {}
-        # heapq is a min-heap: bids go in as (-price, price), so the top maps back to the
-        # level's own Decimal (hash cached) rather than a fresh negated one
-        self._bid_heap: list[tuple[Decimal, Decimal]] = []
-        self._ask_heap: list[Decimal] = []
+        self._bid = _Side(bids=True)
+        self._ask = _Side(bids=False)
+        self._bid_texts = self._bid.texts  # the hot path's one lookup, without a hop
+        self._ask_texts = self._ask.texts
 
     # -----------------------------------------------------------------------------------------
     # Applying wire data
@@ -132,15 +209,13 @@ class OrderBook:
             CrossedBookError: the snapshot's best bid is at or above its best ask (the book is
                 kept as sent, so it can be inspected).
         """
-        self._bids, self._bid_texts, self._bid_values = _side_from(bids)
-        self._asks, self._ask_texts, self._ask_values = _side_from(asks)
-        self._bid_heap = _bid_heap(self._bids)
-        self._ask_heap = list(self._asks)
-        heapify(self._ask_heap)
-        self._best_bid = self._bid_heap[0][1] if self._bid_heap else None
-        self._best_ask = self._ask_heap[0] if self._ask_heap else None
+        self._bid.load(bids)
+        self._ask.load(asks)
+        self._bid_texts = self._bid.texts
+        self._ask_texts = self._ask.texts
+        self._best_bid = bid = self._bid.top()
+        self._best_ask = ask = self._ask.top()
         self._next_seq = seq + 1
-        bid, ask = self._best_bid, self._best_ask
         if bid is not None and ask is not None and bid >= ask:
             raise self._crossed(seq)
 
@@ -164,67 +239,56 @@ class OrderBook:
             try:
                 level = self._bid_texts[str(price)]
             except KeyError:  # a price text not seen on this side yet: rare
-                level = _cell(self._bid_texts, self._bid_values, self._bids, price)
+                level = self._bid.cell(price)
             if qty:
                 if level.qty is not None:
                     level.qty = qty  # most deltas: a size change, best prices unchanged
                     return
                 level.qty = qty
-                self._add_bid(level, seq)
+                book_side = self._bid
+                price = level.price
+                book_side.levels[price] = level
+                if not level.queued:
+                    book_side.push(level)
+                best = self._best_bid
+                if best is None or price > best:
+                    self._best_bid = price
+                    ask = self._best_ask
+                    if ask is not None and price >= ask:
+                        raise self._crossed(seq)
             elif level.qty is not None:
                 level.qty = None
                 price = level.price
-                del self._bids[price]
-                if price == self._best_bid:
-                    self._best_bid = self._top_bid()
+                del self._bid.levels[price]
+                if price is self._best_bid:
+                    self._best_bid = self._bid.top()
         else:
             try:
                 level = self._ask_texts[str(price)]
             except KeyError:
-                level = _cell(self._ask_texts, self._ask_values, self._asks, price)
+                level = self._ask.cell(price)
             if qty:
                 if level.qty is not None:
                     level.qty = qty
                     return
                 level.qty = qty
-                self._add_ask(level, seq)
+                book_side = self._ask
+                price = level.price
+                book_side.levels[price] = level
+                if not level.queued:
+                    book_side.push(level)
+                best = self._best_ask
+                if best is None or price < best:
+                    self._best_ask = price
+                    bid = self._best_bid
+                    if bid is not None and price <= bid:
+                        raise self._crossed(seq)
             elif level.qty is not None:
                 level.qty = None
                 price = level.price
-                del self._asks[price]
-                if price == self._best_ask:
-                    self._best_ask = self._top_ask()
-
-    def _add_bid(self, level: _Level, seq: int) -> None:
-        price = level.price
-        levels = self._bids
-        levels[price] = level
-        heap = self._bid_heap
-        heappush(heap, (-price, price))
-        if len(heap) > 2 * len(levels) + _SLACK:
-            self._bid_heap = _bid_heap(levels)
-        best = self._best_bid
-        if best is None or price > best:
-            self._best_bid = price
-            ask = self._best_ask
-            if ask is not None and price >= ask:
-                raise self._crossed(seq)
-
-    def _add_ask(self, level: _Level, seq: int) -> None:
-        price = level.price
-        levels = self._asks
-        levels[price] = level
-        heap = self._ask_heap
-        heappush(heap, price)
-        if len(heap) > 2 * len(levels) + _SLACK:
-            self._ask_heap = list(levels)
-            heapify(self._ask_heap)
-        best = self._best_ask
-        if best is None or price < best:
-            self._best_ask = price
-            bid = self._best_bid
-            if bid is not None and price <= bid:
-                raise self._crossed(seq)
+                del self._ask.levels[price]
+                if price is self._best_ask:
+                    self._best_ask = self._ask.top()
 
     def _reject(self, seq: int) -> None:
         expected = self._next_seq
@@ -251,24 +315,6 @@ class OrderBook:
             seq=seq,
         )
 
-    def _top_bid(self) -> Decimal | None:
-        heap, levels = self._bid_heap, self._bids
-        while heap:
-            price = heap[0][1]
-            if price in levels:
-                return price
-            heappop(heap)
-        return None
-
-    def _top_ask(self) -> Decimal | None:
-        heap, levels = self._ask_heap, self._asks
-        while heap:
-            price = heap[0]
-            if price in levels:
-                return price
-            heappop(heap)
-        return None
-
     # -----------------------------------------------------------------------------------------
     # Queries
     # -----------------------------------------------------------------------------------------
@@ -276,12 +322,12 @@ class OrderBook:
     def best_bid(self) -> Level | None:
         """The highest bid as ``(price, qty)``, or ``None`` when there are no bids."""
         price = self._best_bid
-        return None if price is None else (price, _qty(self._bids[price]))
+        return None if price is None else (price, _qty(self._bid.levels[price]))
 
     def best_ask(self) -> Level | None:
         """The lowest ask as ``(price, qty)``, or ``None`` when there are no asks."""
         price = self._best_ask
-        return None if price is None else (price, _qty(self._asks[price]))
+        return None if price is None else (price, _qty(self._ask.levels[price]))
 
     def mid(self) -> Decimal | None:
         """``(best bid + best ask) / 2``, or ``None`` when a side is empty."""
@@ -306,7 +352,7 @@ class OrderBook:
 
     def depth(self, n: int) -> tuple[list[Level], list[Level]]:
         """The best ``n`` levels per side: bids high to low, asks low to high."""
-        bids, asks = self._bids, self._asks
+        bids, asks = self._bid.levels, self._ask.levels
         return (
             [(p, _qty(bids[p])) for p in nlargest(n, bids)],
             [(p, _qty(asks[p])) for p in nsmallest(n, asks)],
@@ -314,7 +360,7 @@ class OrderBook:
 
     def levels(self) -> tuple[list[Level], list[Level]]:
         """Every level, sorted best first: compare two books (client vs simulator) with this."""
-        bids, asks = self._bids, self._asks
+        bids, asks = self._bid.levels, self._ask.levels
         return (
             [(p, _qty(bids[p])) for p in sorted(bids, reverse=True)],
             [(p, _qty(asks[p])) for p in sorted(asks)],
@@ -322,7 +368,7 @@ class OrderBook:
 
     def volume_at(self, side: Side, price: Decimal) -> Decimal:
         """The qty resting at ``price`` on ``side`` (``buy`` = bids), 0 when no level."""
-        level = (self._bids if side == _BUY else self._asks).get(price)
+        level = (self._bid if side == _BUY else self._ask).levels.get(price)
         return _ZERO if level is None else _qty(level)
 
     def impact_price(self, side: Side, qty: Decimal) -> Decimal | None:
@@ -358,7 +404,7 @@ class OrderBook:
 
     def _walk(self, *, bids: bool) -> Iterator[Level]:
         """Levels of one book side best first, sorting only as deep as the caller reads."""
-        levels = self._bids if bids else self._asks
+        levels = (self._bid if bids else self._ask).levels
         pick = nlargest if bids else nsmallest
         done = 0
         k = 32
@@ -372,12 +418,12 @@ class OrderBook:
 
     def __len__(self) -> int:
         """Number of price levels on both sides."""
-        return len(self._bids) + len(self._asks)
+        return len(self._bid.levels) + len(self._ask.levels)
 
     def __repr__(self) -> str:
         return (
-            f"OrderBook({self.symbol!r}, seq={self.seq}, bids={len(self._bids)}, "
-            f"asks={len(self._asks)}, best={self._best_bid}/{self._best_ask})"
+            f"OrderBook({self.symbol!r}, seq={self.seq}, bids={len(self._bid.levels)}, "
+            f"asks={len(self._ask.levels)}, best={self._best_bid}/{self._best_ask})"
         )
 
 
@@ -385,47 +431,6 @@ def _qty(level: _Level) -> Decimal:
     qty = level.qty
     assert qty is not None  # only live levels are in the level dicts
     return qty
-
-
-def _side_from(
-    pairs: Iterable[Level],
-) -> tuple[dict[Decimal, _Level], dict[str, _Level], dict[Decimal, _Level]]:
-    """Fresh (levels, texts, values) maps of one side from snapshot pairs."""
-    levels: dict[Decimal, _Level] = {}
-    for price, qty in pairs:
-        if qty:
-            level = levels.get(price)
-            if level is None:
-                level = levels[price] = _Level(price)
-            level.qty = qty
-    texts = {str(p): level for p, level in levels.items()}
-    return levels, texts, dict(levels)
-
-
-def _cell(
-    texts: dict[str, _Level],
-    values: dict[Decimal, _Level],
-    levels: dict[Decimal, _Level],
-    price: Decimal,
-) -> _Level:
-    """The cell of ``price`` for a text not seen yet: the value's cell if known, else a new one."""
-    if len(texts) >= _MAX_TEXTS:  # forget dead cells and alternative spellings
-        texts.clear()
-        texts.update((str(p), level) for p, level in levels.items())
-        values.clear()
-        values.update(levels)
-    level = values.get(price)
-    if level is None:
-        level = values[price] = _Level(price)
-    texts[str(price)] = level
-    return level
-
-
-def _bid_heap(levels: dict[Decimal, _Level]) -> list[tuple[Decimal, Decimal]]:
-    """A fresh bid heap of the live prices (no stale entries)."""
-    heap = [(-p, p) for p in levels]
-    heapify(heap)
-    return heap
 
 
 def apply_book_message(book: OrderBook, msg: BookSnapshot | BookDelta) -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal, localcontext
-from typing import Any
 
 from krakenfutures.core.decimals import EXACT
 from krakenfutures.core.money import (
@@ -30,13 +29,14 @@ from krakenfutures.core.money import (
     maintenance_margin,
     unrealized_pnl,
 )
-from krakenfutures.core.types import ContractKind, Side
+from krakenfutures.core.types import Side
 from krakenfutures.sim.domain import (
     AccountState,
     CurrencyBalance,
     FlexAccountState,
     MarginAccountState,
 )
+from krakenfutures.sim.exposure import Exposure, OrderOverride
 from krakenfutures.sim.instruments import InstrumentSpec
 from krakenfutures.sim.state import (
     AccountData,
@@ -49,9 +49,6 @@ from krakenfutures.sim.state import (
 ZERO = Decimal(0)
 DAY_MS = 86_400_000
 FLEX = "flex"
-
-OrderOverride = tuple[str, Side, Decimal, Decimal]
-"""``(symbol, side, remaining_qty, price)`` of an order being placed or edited."""
 
 
 class Ledger:
@@ -66,9 +63,8 @@ class Ledger:
         self.specs = specs
         self.markets = markets
         self.config = config
-        # (account, symbol) -> [buy qty, sell qty, buy weight, sell weight, order count]
-        self._exposure: dict[tuple[str, str], list[Any]] = {}
-        self._contrib: dict[str, tuple[tuple[str, str], int, Decimal, Decimal]] = {}
+        self.exposure = Exposure(specs)
+        """Open-order sums and cached margin terms."""
         self._coin_symbol: dict[str, str] = {}
         for spec in specs.values():
             self._coin_symbol.setdefault(spec.base, spec.symbol)
@@ -172,43 +168,17 @@ class Ledger:
 
     def track(self, order: OrderState, resting: bool) -> None:
         """Record (``resting``) or forget an order's margin exposure. Call after every change
-        of a resting order's size, price or state: margin checks read these aggregates
-        instead of walking the account's orders."""
-        old = self._contrib.pop(order.order_id, None)
-        if old is not None:
-            key, side, qty, weight = old
-            agg = self._exposure[key]
-            agg[side] -= qty
-            agg[side + 2] -= weight
-            agg[4] -= 1
-            if agg[4] == 0:
-                del self._exposure[key]
-        if not resting or order.reduce_only or order.limit_price is None or order.remaining <= 0:
-            return
-        key = (order.account, order.symbol)
-        side = 0 if order.side is Side.BUY else 1
-        qty = order.remaining
-        weight = self._weight(self.specs[order.symbol], qty, order.limit_price)
-        agg = self._exposure.setdefault(key, [ZERO, ZERO, ZERO, ZERO, 0])
-        agg[side] += qty
-        agg[side + 2] += weight
-        agg[4] += 1
-        self._contrib[order.order_id] = (key, side, qty, weight)
+        of a resting order's size, price or state: margin checks read these running sums
+        (:class:`~krakenfutures.sim.exposure.Exposure`) instead of walking the orders."""
+        self.exposure.track(order, resting)
 
     def reset_exposure(self) -> None:
         """Forget every tracked order (before re-tracking after a restore)."""
-        self._exposure.clear()
-        self._contrib.clear()
-
-    @staticmethod
-    def _weight(spec: InstrumentSpec, qty: Decimal, price: Decimal) -> Decimal:
-        with localcontext(EXACT):
-            return qty / price if spec.kind is ContractKind.INVERSE else qty * price
+        self.exposure.reset()
 
     def open_side_qty(self, account: str, symbol: str, side: Side) -> Decimal:
         """Remaining quantity of the resting, non-reduce-only orders on one side of a symbol."""
-        agg = self._exposure.get((account, symbol))
-        return agg[0 if side is Side.BUY else 1] if agg is not None else ZERO
+        return self.exposure.open_side_qty(account, symbol, side)
 
     def initial_margin_with_orders(
         self,
@@ -218,35 +188,9 @@ class Ledger:
         skip: str | None = None,
     ) -> Decimal:
         """Initial margin of positions plus open orders (see the module docstring); ``extra``
-        adds a hypothetical order, ``skip`` leaves out a tracked order (for edits)."""
-        sums: dict[str, list[Decimal]] = {}
-        for (account, symbol), agg in self._exposure.items():
-            if account == acct.name and self.specs[symbol].margin_account == group:
-                sums[symbol] = [agg[0], agg[1], agg[2], agg[3]]
-        if skip is not None and skip in self._contrib:
-            (_, symbol), side, qty, weight = self._contrib[skip]
-            if symbol in sums:
-                sums[symbol][side] -= qty
-                sums[symbol][side + 2] -= weight
-        if extra is not None and self.specs[extra[0]].margin_account == group:
-            symbol, side_, qty, price = extra
-            side = 0 if side_ is Side.BUY else 1
-            agg_ = sums.setdefault(symbol, [ZERO, ZERO, ZERO, ZERO])
-            agg_[side] += qty
-            agg_[side + 2] += self._weight(self.specs[symbol], qty, price)
-        total = ZERO
-        for pos in self.positions_in(acct, group):
-            spec = self.specs[pos.symbol]
-            total += initial_margin(spec.kind, pos.qty, pos.entry_price, spec.margin_levels)
-            sums.setdefault(pos.symbol, [ZERO, ZERO, ZERO, ZERO])
-        for symbol, (buy_qty, sell_qty, buy_weight, sell_weight) in sums.items():
-            spec = self.specs[symbol]
-            held = acct.positions.get(symbol)
-            pos_qty = held.qty if held is not None else ZERO
-            im_buy = _orders_margin(spec, buy_qty, buy_weight, max(-pos_qty, ZERO))
-            im_sell = _orders_margin(spec, sell_qty, sell_weight, max(pos_qty, ZERO))
-            total += max(im_buy, im_sell)
-        return total
+        adds a hypothetical order, ``skip`` leaves out a tracked order (for edits).
+        Incremental: only the terms whose inputs changed are recomputed."""
+        return self.exposure.initial_margin(acct, group, extra, skip)
 
     def margin_allows(
         self,
@@ -258,8 +202,7 @@ class Ledger:
     ) -> bool:
         """Whether an order may be placed: it must not raise initial margin beyond equity.
         Orders that do not raise the requirement (reducing ones) always pass."""
-        before = self.initial_margin_with_orders(acct, group)
-        after = self.initial_margin_with_orders(acct, group, extra=extra, skip=skip)
+        before, after = self.exposure.margins(acct, group, extra, skip)
         if after <= before:
             return True
         return self.equity(acct, group, now_ms) - after >= 0
@@ -365,18 +308,6 @@ class Ledger:
             lt=mm,
             tt=tt,
         )
-
-
-def _orders_margin(spec: InstrumentSpec, qty: Decimal, weight: Decimal, offset: Decimal) -> Decimal:
-    """IM of one side's orders beyond ``offset`` (the opposite position they would close
-    first), at the orders' average price: ``weight`` is ``sum(q * p)`` for linear and
-    ``sum(q / p)`` for inverse contracts (harmonic mean, so coin notional stays exact)."""
-    beyond = qty - offset
-    if beyond <= 0 or weight <= 0:
-        return ZERO
-    with localcontext(EXACT):
-        price = qty / weight if spec.kind is ContractKind.INVERSE else weight / qty
-    return initial_margin(spec.kind, beyond, price, spec.margin_levels)
 
 
 __all__ = ["FLEX", "Ledger", "OrderOverride"]

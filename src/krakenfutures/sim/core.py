@@ -110,15 +110,17 @@ class EngineCore:
 
     # ------------------------------------------------------------------------------ orders
 
-    def _rest(self, order: OrderState) -> None:
+    def _rest(self, order: OrderState, ticks: int | None = None, lots: int | None = None) -> None:
+        """Put ``order`` in its book under ``order.key``; ``ticks``/``lots`` when the caller
+        already converted its limit price and remaining size."""
         spec = self.specs[order.symbol]
         assert order.limit_price is not None
         self.books[order.symbol].add(
             order.key,
             order.account,
             side_index(order.side),
-            spec.price_to_ticks(order.limit_price),
-            spec.qty_to_lots(order.remaining),
+            spec.price_to_ticks(order.limit_price) if ticks is None else ticks,
+            spec.qty_to_lots(order.remaining) if lots is None else lots,
         )
         self.by_key[order.key] = order
         self.ledger.track(order, True)

@@ -13,12 +13,22 @@ Published events (to listeners, see ``Exchange.add_listener``)
     :class:`PositionChanged`, :class:`AccountLogged`, :class:`FundingSettled`.
 Market data and account reports (:class:`Ticker`, :class:`BookView`, :class:`AccountState`...)
     are defined in :mod:`krakenfutures.sim.reports` and re-exported here.
+
+The values made on every order operation (:class:`OrderView`, :class:`HistoryEvent`, the order
+events, :class:`OrderResult`, :class:`BookChanged`, :class:`OrderUpdated`) are frozen
+:class:`msgspec.Struct` s rather than frozen dataclasses: the same fields, equality, hashing and
+immutability, built in C (a frozen dataclass sets each field through ``object.__setattr__``,
+which made their constructors a fifth of the engine's order path). The leaf records that pile
+up in accounts' histories are ``gc=False``: they hold only atomic values, so the garbage
+collector need not walk them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+
+import msgspec
 
 from krakenfutures.core.types import QtyMode, Side, TriggerSignal
 from krakenfutures.sim.reports import (
@@ -78,8 +88,7 @@ WS_REASONS = {
 # ------------------------------------------------------------------------------------ orders
 
 
-@dataclass(frozen=True, slots=True)
-class OrderView:
+class OrderView(msgspec.Struct, frozen=True, gc=False):
     """An order as the exchange reports it. ``type`` is Kraken's order type after
     normalisation: ``lmt``, ``post``, ``ioc`` (also ``mkt`` orders, limited at the collar),
     ``fok``, ``stp``, ``take_profit`` (untriggered), ``liquidation``. ``qty`` is the total size,
@@ -123,32 +132,28 @@ class OrderView:
         return "partiallyFilled" if self.filled > 0 else "untouched"
 
 
-@dataclass(frozen=True, slots=True)
-class Placed:
+class Placed(msgspec.Struct, frozen=True):
     """PLACE: the order (or its remainder) now rests; ``reduced_qty`` when reduce-only shrank it."""
 
     order: OrderView
     reduced_qty: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Cancelled:
+class Cancelled(msgspec.Struct, frozen=True):
     """CANCEL: the order left the book without filling completely."""
 
     order: OrderView
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class Rejected:
+class Rejected(msgspec.Struct, frozen=True):
     """REJECT: the order was assessed and refused (``POST_WOULD_EXECUTE``...)."""
 
     order: OrderView
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class Edited:
+class Edited(msgspec.Struct, frozen=True):
     """EDIT: ``old`` became ``new``."""
 
     old: OrderView
@@ -156,8 +161,7 @@ class Edited:
     reduced_qty: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Executed:
+class Executed(msgspec.Struct, frozen=True):
     """EXECUTION of the result's own order: ``qty`` at ``price``; ``order_prior`` is the order
     just before this execution, ``order_prior_edit`` the order before an edit made it cross."""
 
@@ -169,15 +173,13 @@ class Executed:
     taker_reduced_qty: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class TriggerPlaced:
+class TriggerPlaced(msgspec.Struct, frozen=True):
     """PLACE of a trigger order (``orderTrigger`` on the wire)."""
 
     order: OrderView
 
 
-@dataclass(frozen=True, slots=True)
-class TriggerActivated:
+class TriggerActivated(msgspec.Struct, frozen=True):
     """A trigger fired: ``order`` is the order it became (``lmt`` or ``ioc``)."""
 
     order: OrderView
@@ -186,8 +188,7 @@ class TriggerActivated:
 OrderEvent = Placed | Cancelled | Rejected | Edited | Executed | TriggerPlaced | TriggerActivated
 
 
-@dataclass(frozen=True, slots=True)
-class OrderResult:
+class OrderResult(msgspec.Struct, frozen=True):
     """Outcome of one send/edit/cancel. ``status`` is Kraken's string (``placed``,
     ``insufficientAvailableFunds``...); ``order_id`` is None when no order came to exist."""
 
@@ -341,8 +342,7 @@ class Position:
 # ----------------------------------------------------------------------------------- history
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryEvent:
+class HistoryEvent(msgspec.Struct, frozen=True, gc=False):
     """A history-API element. ``kind``: OrderPlaced, OrderUpdated, OrderCancelled,
     OrderRejected, OrderTriggerPlaced, OrderTriggerUpdated, OrderTriggerActivated,
     OrderTriggerCancelled, OrderTriggerActivationFailed, Execution. ``fill`` and
@@ -370,8 +370,7 @@ class HistoryEvent:
 # ------------------------------------------------------------------------- published events
 
 
-@dataclass(frozen=True, slots=True)
-class BookChanged:
+class BookChanged(msgspec.Struct, frozen=True, gc=False):
     """A book level changed: ``qty`` is the level's new total (0 = level removed)."""
 
     symbol: str
@@ -389,8 +388,7 @@ class TradeExecuted:
     trade: Trade
 
 
-@dataclass(frozen=True, slots=True)
-class OrderUpdated:
+class OrderUpdated(msgspec.Struct, frozen=True):
     """A private order changed: ``reason`` one of this module's reason constants;
     ``is_cancel`` when it left the book (filled, cancelled, rejected)."""
 

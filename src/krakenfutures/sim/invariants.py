@@ -5,7 +5,8 @@
 * every book is structurally sound and not crossed, and holds exactly the resting orders,
   each with its remaining size and limit price on the grid;
 * every open order has ``0 <= filled < qty``; ids, ``cliOrdId`` index, trigger lists, the
-  book-key map, the reduce-only index and the margin exposure aggregates all agree;
+  book-key map, the reduce-only index and the margin exposure aggregates all agree, and the
+  incremental initial margin with orders has the digits of a full recomputation;
 * positions are never flat, their holders are indexed, open interest equals the sum of longs;
 * no margin account has negative equity unless the account was liquidated.
 """
@@ -118,6 +119,13 @@ def _check_indexes(ex: EngineCore) -> list[str]:
                     problems.append(
                         f"{acct.name}/{symbol}/{side}: margin exposure {got} != open orders {want}"
                     )
+        for group in sorted({FLEX, *ex.ledger.groups(acct)}):
+            fast = ex.ledger.initial_margin_with_orders(acct, group)
+            full = ex.ledger.exposure.full_initial_margin(acct, group)
+            if str(fast) != str(full):
+                problems.append(
+                    f"{acct.name}/{group}: incremental order margin {fast} != recomputed {full}"
+                )
     return problems
 
 

@@ -62,7 +62,17 @@ _ACTIVATION_ERRORS = {
 """sendorder statuses -> Kraken's ``OrderError`` names for failed trigger activations."""
 
 
+_KINDS: dict[object, str] = {}  # accepted order types (members and their values) -> value
+_SIDES: dict[object, Side] = {}  # accepted sides (members and their values) -> member
+
+
 def _order_type(order_type: str | OrderType) -> str:
+    try:
+        kind_ = _KINDS.get(order_type)  # a dict hit instead of an enum call on the hot path
+    except TypeError:  # unhashable: let the enum refuse it below
+        kind_ = None
+    if kind_ is not None:
+        return kind_
     try:
         kind = OrderType(order_type)
     except ValueError:
@@ -76,9 +86,22 @@ def _order_type(order_type: str | OrderType) -> str:
 
 def _side(side: str | Side) -> Side:
     try:
+        member = _SIDES.get(side)
+    except TypeError:
+        member = None
+    if member is not None:
+        return member
+    try:
         return Side(side)
     except ValueError:
         raise ValidationError(f"unknown side {side!r}; use buy or sell") from None
+
+
+for _kind in OrderType:
+    if _kind is not OrderType.TRAILING_STOP:
+        _KINDS[_kind] = _KINDS[_kind.value] = _kind.value
+for _member in Side:
+    _SIDES[_member] = _SIDES[_member.value] = _member
 
 
 class OrderEntry(Settlement):
@@ -298,7 +321,7 @@ class OrderEntry(Settlement):
         elif left:
             order.key = self._next_key()
             self._register(acct, order)
-            self._rest(order)
+            self._rest(order, ticks, left)  # left == lots of order.remaining: fills are on the grid
             self._flush_book(spec.symbol, now_ms)
             view = order.view()
             events.append(d.Placed(view, reduced))

@@ -49,19 +49,23 @@ class Settlement(EngineCore):
 
     def _begin(self, now_ms: int) -> int:
         """Bring the engine to ``now_ms`` (never backwards) and settle; returns the time used."""
-        if not isinstance(now_ms, int) or isinstance(now_ms, bool):
+        if type(now_ms) is not int and (not isinstance(now_ms, int) or isinstance(now_ms, bool)):
             raise ValidationError(
                 f"now_ms must be an integer of epoch milliseconds, got {now_ms!r}"
             )
         st = self.state
         now_ms = max(now_ms, st.now_ms)
+        accounts = st.accounts.values()
         while True:
             boundary = next_funding_time_ms(st.funding_cursor_ms)
-            armed = [a for a in st.accounts.values() if a.dms_trigger_ms]
-            dms = min((a.dms_trigger_ms for a in armed), default=None)
+            dms = None  # the earliest armed dead man's switch
+            for a in accounts:
+                if a.dms_trigger_ms and (dms is None or a.dms_trigger_ms < dms):
+                    dms = a.dms_trigger_ms
             t = min(boundary, dms) if dms is not None else boundary
             if t > now_ms:
                 break
+            armed = [a for a in accounts if a.dms_trigger_ms]
             st.now_ms = max(st.now_ms, t)
             if dms is not None and dms <= boundary:
                 for acct in armed:
@@ -73,7 +77,12 @@ class Settlement(EngineCore):
                 st.funding_cursor_ms = boundary
             self._settle(st.now_ms)
         st.now_ms = now_ms
+        update_ms = self.config.mark_update_ms
         for symbol, market in st.markets.items():
+            # update_mark returns at once for an unpinned mark sampled less than
+            # mark_update_ms ago: skip the call (this runs on every engine call)
+            if not market.mark_pinned and now_ms - market.mark_ts_ms < update_ms:
+                continue
             if update_mark(market, self.specs[symbol], self.books[symbol], self.config, now_ms):
                 self._moved.add(symbol)
         self._settle(now_ms)
@@ -81,6 +90,12 @@ class Settlement(EngineCore):
 
     def _settle(self, now_ms: int) -> None:
         """Fire triggers, enforce reduce-only, liquidate, until nothing changes."""
+        if not self._touched and not self._moved:
+            for market in self.state.markets.values():
+                if market.triggers:
+                    break
+            else:  # nothing can fire, nothing to check: the loop below would do nothing
+                return
         for _ in range(64):
             fired = self._fire_triggers(now_ms)
             touched, moved = self._touched, self._moved
