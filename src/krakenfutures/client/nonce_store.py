@@ -12,7 +12,6 @@ signature uses ``""``), which sidesteps the problem for keys shared across machi
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import threading
@@ -233,8 +232,10 @@ class FileNonceSource:
     def __del__(self) -> None:
         fd = getattr(self, "_fd", -1)
         if fd >= 0:
-            with contextlib.suppress(OSError):
+            try:  # noqa: SIM105  (no contextlib: at interpreter exit module globals may be gone)
                 os.close(fd)
+            except (OSError, AttributeError, TypeError):  # closed already, or `os` torn down
+                pass
 
     def __repr__(self) -> str:
         return f"FileNonceSource({self.path})"

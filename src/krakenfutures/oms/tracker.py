@@ -263,6 +263,14 @@ class OrderTracker:
             return int(sums[0]) if sums else 0
         return sum(1 for o in self._live(strategy, symbol))
 
+    def live_sums(self, strategy: str, symbol: str) -> tuple[int, Decimal, Decimal]:
+        """``(live_count, live_qty(BUY), live_qty(SELL))`` of ``strategy`` in ``symbol`` in one
+        lookup (the risk rules ask for all three before every order)."""
+        sums = self._orders.sums.get((strategy, symbol))
+        if sums is None:
+            return 0, ZERO, ZERO
+        return int(sums[0]), Decimal(sums[1]), Decimal(sums[2])
+
     def live_qty(self, side: Side, *, symbol: str, strategy: str | None = None) -> Decimal:
         """Unfilled quantity of non-terminal orders on ``side`` of ``symbol``."""
         if strategy is not None:
@@ -704,10 +712,17 @@ def _stamped(intent: OrderIntent, cli_ord_id: str, process_before_ms: int) -> Or
             f"{MAX_CLI_ORD_ID_LEN}"
         )
     stamped = object.__new__(OrderIntent)
-    for name in OrderIntent.__slots__:
-        object.__setattr__(stamped, name, getattr(intent, name))
-    object.__setattr__(stamped, "cli_ord_id", cli_ord_id)
-    object.__setattr__(stamped, "process_before_ms", process_before_ms)
+    put = object.__setattr__
+    put(stamped, "symbol", intent.symbol)
+    put(stamped, "side", intent.side)
+    put(stamped, "qty", intent.qty)
+    put(stamped, "order_type", intent.order_type)
+    put(stamped, "limit_price", intent.limit_price)
+    put(stamped, "stop_price", intent.stop_price)
+    put(stamped, "reduce_only", intent.reduce_only)
+    put(stamped, "post_only", intent.post_only)
+    put(stamped, "cli_ord_id", cli_ord_id)
+    put(stamped, "process_before_ms", process_before_ms)
     return stamped
 
 

@@ -28,7 +28,7 @@ import functools
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from enum import StrEnum
 from typing import ParamSpec
 
@@ -220,29 +220,36 @@ def check_order_notional(intent: OrderIntent, state: RiskState, limits: RiskLimi
 def check_price_band(intent: OrderIntent, state: RiskState, limits: RiskLimits) -> Verdict:
     """Limit price within ``mark * (1 +/- price_band)``, stop price within ``trigger_band``
     (both inclusive; ``None`` skips the check)."""
-    checks = [
-        (what, price, band)
-        for what, price, band in (
-            ("limit price", intent.limit_price, limits.price_band),
-            ("stop price", intent.stop_price, limits.trigger_band),
-        )
-        if price is not None and band is not None
-    ]
-    if not checks:
+    limit_price, limit_band = intent.limit_price, limits.price_band
+    stop_price, stop_band = intent.stop_price, limits.trigger_band
+    check_limit = limit_price is not None and limit_band is not None
+    check_stop = stop_price is not None and stop_band is not None
+    if not (check_limit or check_stop):
         return APPROVED
     mark = state.mark_price
     if mark is None or mark <= 0:
         return Denied(
             f"no mark price for {intent.symbol}: cannot check the price band", Rule.PRICE_BAND
         )
-    for what, price, band in checks:
-        with localcontext(EXACT):
-            low, high = mark * (1 - band), mark * (1 + band)
-        if not low <= price <= high:
-            return Denied(
-                f"{what} {price} is outside {low}..{high} ({band:%} around mark {mark})",
-                Rule.PRICE_BAND,
-            )
+    if check_limit:
+        verdict = _band(mark, "limit price", limit_price, limit_band)  # type: ignore[arg-type]
+        if isinstance(verdict, Denied):
+            return verdict
+    if check_stop:
+        return _band(mark, "stop price", stop_price, stop_band)  # type: ignore[arg-type]
+    return APPROVED
+
+
+def _band(mark: Decimal, what: str, price: Decimal, band: Decimal) -> Verdict:
+    # EXACT's methods compute what the operators compute under ``localcontext(EXACT)``,
+    # without copying a context on every order.
+    low = EXACT.multiply(mark, EXACT.subtract(1, band))
+    high = EXACT.multiply(mark, EXACT.add(1, band))
+    if not low <= price <= high:
+        return Denied(
+            f"{what} {price} is outside {low}..{high} ({band:%} around mark {mark})",
+            Rule.PRICE_BAND,
+        )
     return APPROVED
 
 
@@ -264,10 +271,10 @@ def check_position(intent: OrderIntent, state: RiskState, limits: RiskLimits) ->
     limit = limits.max_position_qty
     if limit is None or intent.reduce_only:
         return APPROVED
-    with localcontext(EXACT):
-        same_side = state.open_buy_qty if intent.side is Side.BUY else -state.open_sell_qty
-        before = state.position_qty + same_side
-        after = before + intent.signed_qty
+    # EXACT's methods: the same results as the operators under ``localcontext(EXACT)``.
+    same_side = state.open_buy_qty if intent.side is Side.BUY else EXACT.minus(state.open_sell_qty)
+    before = EXACT.add(state.position_qty, same_side)
+    after = EXACT.add(before, intent.signed_qty)
     if abs(after) > limit and abs(after) > abs(before):
         return Denied(
             f"position could reach {after} on {intent.symbol} (position {state.position_qty}, "
@@ -298,23 +305,33 @@ def check(intent: OrderIntent | CancelIntent, state: RiskState, limits: RiskLimi
     """Every rule in order; the first denial wins. Never raises."""
     # The rules are called unwrapped (``__wrapped__``): ``check`` itself never raises, and
     # this runs before every order, where eight exception guards cost more than the rules.
-    verdict = _raw(check_trading_state)(intent, state.trading_state)
+    verdict = _gate(intent, state.trading_state)
     if isinstance(verdict, Denied) or isinstance(intent, CancelIntent):
         return verdict
     if state.halt_reason:
         return Denied(f"new orders are halted: {state.halt_reason}", Rule.HALTED)
-    verdict = _raw(check_order_qty)(intent, limits)
+    verdict = _order_qty(intent, limits)
     if not isinstance(verdict, Denied):
-        verdict = _raw(check_order_notional)(intent, state, limits)
+        verdict = _order_notional(intent, state, limits)
     if not isinstance(verdict, Denied):
-        verdict = _raw(check_price_band)(intent, state, limits)
+        verdict = _price_band(intent, state, limits)
     if not isinstance(verdict, Denied):
-        verdict = _raw(check_open_orders)(state, limits)
+        verdict = _open_orders(state, limits)
     if not isinstance(verdict, Denied):
-        verdict = _raw(check_position)(intent, state, limits)
+        verdict = _position(intent, state, limits)
     if not isinstance(verdict, Denied):
-        verdict = _raw(check_daily_loss)(intent, state, limits)
+        verdict = _daily_loss(intent, state, limits)
     return verdict
+
+
+# The unwrapped rules, looked up once (``check`` runs before every order).
+_gate = _raw(check_trading_state)
+_order_qty = _raw(check_order_qty)
+_order_notional = _raw(check_order_notional)
+_price_band = _raw(check_price_band)
+_open_orders = _raw(check_open_orders)
+_position = _raw(check_position)
+_daily_loss = _raw(check_daily_loss)
 
 
 @_never_raises

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from krakenfutures.core.events import OrderDenied, TickerUpdate
 from krakenfutures.core.money import FeeSchedule
@@ -29,6 +29,8 @@ from krakenfutures.risk.rules import Denied, Rule, check_amend
 if TYPE_CHECKING:
     from krakenfutures.core.book import OrderBook
     from krakenfutures.runtime.node import Node
+
+_E = TypeVar("_E", Side, OrderType)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,19 @@ def check_instrument(intent: OrderIntent, inst: Instrument) -> str | None:
     except (InvalidOperation, ArithmeticError) as exc:
         return f"cannot check the order against {inst.symbol}'s rules: {exc}"
     return None
+
+
+_SIDES: dict[object, Side] = {m.value: m for m in Side}
+_ORDER_TYPES: dict[object, OrderType] = {m.value: m for m in OrderType}
+
+
+def _enum(kind: type[_E], by_value: dict[object, _E], value: object) -> _E:
+    """``kind(value)`` by one dict lookup for the exact values (every order passes one); any
+    other value goes through ``kind(value)`` itself, with its errors."""
+    try:
+        return by_value[value]
+    except (KeyError, TypeError):
+        return kind(value)
 
 
 class StrategyContext:
@@ -153,9 +168,9 @@ class StrategyContext:
         """Check and queue a new order; its ``cli_ord_id``, or the :class:`Denied` verdict."""
         intent = OrderIntent(
             symbol=symbol,
-            side=Side(side),
+            side=_enum(Side, _SIDES, side),
             qty=qty,  # type: ignore[arg-type]  # OrderIntent converts and validates
-            order_type=OrderType(order_type),
+            order_type=_enum(OrderType, _ORDER_TYPES, order_type),
             limit_price=limit_price,  # type: ignore[arg-type]
             stop_price=stop_price,  # type: ignore[arg-type]
             post_only=post_only,

@@ -371,6 +371,10 @@ class Journal:
         self._secrets = _redactions(redact)
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = _open(self.path, _SYNC[durability])
+        # One cursor reused by every write: saves making a cursor object per record. SQLite's
+        # statement cache keeps the INSERTs prepared; autocommit (isolation_level=None) still
+        # commits each execute before it returns.
+        self._cursor: sqlite3.Cursor | None = self._db.cursor()
 
     def __repr__(self) -> str:
         state = "closed" if self._db is None else self.durability
@@ -569,6 +573,9 @@ class Journal:
         """Close the file and release its lock (idempotent)."""
         with self._lock:
             db, self._db = self._db, None
+            cursor, self._cursor = self._cursor, None
+        if cursor is not None:
+            cursor.close()
         if db is not None:
             db.close()
 
@@ -603,9 +610,11 @@ class Journal:
 
     def _write(self, sql: str, row: tuple[Any, ...]) -> int:
         with self._lock:
-            db = self._conn()
+            cursor = self._cursor
+            if cursor is None:
+                raise StateError(f"journal {self.path} is closed")
             try:
-                seq = db.execute(sql, row).lastrowid
+                seq = cursor.execute(sql, row).lastrowid
             except sqlite3.Error as exc:
                 raise StateError(
                     f"journal {self.path} could not be written ({exc}); do not act on this "

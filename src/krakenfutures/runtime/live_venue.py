@@ -60,6 +60,7 @@ from krakenfutures.core.classify import order_outcome
 from krakenfutures.core.events import FundingPaid
 from krakenfutures.core.money import DEFAULT_FEE_SCHEDULE, FeeSchedule, fee_for_fill
 from krakenfutures.core.orders import OrderState
+from krakenfutures.core.rest.endpoints import BY_NAME
 from krakenfutures.core.rest.schema_account import FlexAccount, MarginAccount
 from krakenfutures.core.rest.schema_common import (
     CancelEvent,
@@ -69,6 +70,7 @@ from krakenfutures.core.rest.schema_common import (
     PlaceEvent,
     RejectEvent,
 )
+from krakenfutures.core.rest.schema_orders import SendOrderParams
 from krakenfutures.core.timefmt import iso_ms, parse_iso_ms
 from krakenfutures.core.types import (
     ContractKind,
@@ -108,6 +110,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("krakenfutures.runtime")
 ZERO = Decimal(0)
 FILLS_PAGE = 100
+_SEND_ORDER = BY_NAME["send_order"]
 """Kraken's ``/fills`` returns at most this many rows per call."""
 
 FeeFn = Callable[[str, Decimal, Decimal, bool], tuple[Decimal, str]]
@@ -200,6 +203,39 @@ def build_send_order(
         "cli_ord_id": intent.cli_ord_id or None,
         "process_before": iso_ms(deadline) if deadline is not None else None,
     }
+
+
+def send_order_params(
+    intent: OrderIntent, *, trigger_signal: TriggerSignal = TriggerSignal.MARK
+) -> SendOrderParams:
+    """The ``sendorder`` params struct for ``intent``: ``SendOrderParams(**build_send_order(...))``
+    built directly, without the keyword dict (this is on every order's path to the wire).
+
+    Raises:
+        ValidationError: ``trailing_stop`` (its deviation parameters are not in an intent).
+    """
+    order_type = intent.order_type
+    if order_type is OrderType.TRAILING_STOP:
+        raise ValidationError(
+            "trailing_stop orders need trailing-stop parameters an OrderIntent does not carry; "
+            "send them with the client's send_order"
+        )
+    deadline = intent.process_before_ms
+    return SendOrderParams(
+        order_type=OrderType.POST if intent.post_only else order_type,
+        symbol=intent.symbol,
+        side=intent.side,
+        qty=intent.qty,
+        limit_price=intent.limit_price,
+        stop_price=intent.stop_price,
+        trigger_signal=trigger_signal if order_type in _TRIGGERED else None,
+        reduce_only=True if intent.reduce_only else None,
+        cli_ord_id=intent.cli_ord_id or None,
+        process_before=iso_ms(deadline) if deadline is not None else None,
+    )
+
+
+_TRIGGERED = frozenset({OrderType.STP, OrderType.TAKE_PROFIT})
 
 
 def build_edit_order(intent: AmendIntent) -> dict[str, Any]:
@@ -527,9 +563,11 @@ class LiveVenue:
     async def submit_order(self, intent: OrderIntent) -> SubmitResult:
         """Send a new order; a refusal is ``accepted=False``. ``wouldProcessAfterSpecifiedTime``
         raises :class:`TimeoutError_` (the module docstring says why)."""
-        kwargs = build_send_order(intent, trigger_signal=self.trigger_signal)
+        # ``client.call`` with the params struct: what ``client.send_order(**kwargs)`` does,
+        # without building and unpacking a keyword dict on every order.
+        params = send_order_params(intent, trigger_signal=self.trigger_signal)
         reply = await _unknown_if_unreadable(
-            self.client.send_order(**kwargs), "sendorder", intent.cli_ord_id
+            self.client.call(_SEND_ORDER, params), "sendorder", intent.cli_ord_id
         )
         if reply.status == "wouldProcessAfterSpecifiedTime":
             raise TimeoutError_(
@@ -688,5 +726,6 @@ __all__ = [
     "parse_order_status",
     "parse_position",
     "parse_send_status",
+    "send_order_params",
     "settlement_currency",
 ]

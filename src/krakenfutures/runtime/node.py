@@ -45,7 +45,7 @@ from krakenfutures.core.events import (
 )
 from krakenfutures.core.money import DEFAULT_FEE_SCHEDULE, FeeSchedule
 from krakenfutures.core.orders import OrderIntent
-from krakenfutures.core.types import Side, TradingState, normalize_symbol
+from krakenfutures.core.types import TradingState, normalize_symbol
 from krakenfutures.errors import KrakenFuturesError
 from krakenfutures.oms.manager import ManagerError, OrderManager
 from krakenfutures.oms.tracker import (
@@ -57,6 +57,7 @@ from krakenfutures.oms.tracker import (
 )
 from krakenfutures.oms.venue import BalanceRecord, FillRecord, OrderSnapshot, PositionRecord, Venue
 from krakenfutures.risk.rules import (
+    DAY_MS,
     Denied,
     RejectBreaker,
     RiskLimits,
@@ -64,7 +65,6 @@ from krakenfutures.risk.rules import (
     Rule,
     Verdict,
     check,
-    utc_day_start_ms,
 )
 from krakenfutures.runtime.clock import VenueClock, exchange_s
 from krakenfutures.runtime.context import Instrument, StrategyContext
@@ -208,7 +208,9 @@ class Node:
             on_fill=self._on_fill,
             on_error=self._on_manager_error,
             gate=self._resend_gate,
-            sleep=clock.sleep,
+            # The manager waits in exchange time (proof windows are judged by the exchange's
+            # clock): on an accelerated simulator that is 1/speed as much wall time.
+            sleep=lambda exchange_s: clock.sleep(exchange_s / clock.speed),
         )
         self.contexts = {n: StrategyContext(self, n) for n in names}
         for strategy in self.strategies:
@@ -253,12 +255,12 @@ class Node:
             marks[position.symbol] = mark if mark is not None else position.entry_price
         return self.manager.positions.total_pnl(marks, strategy=strategy)
 
-    def daily_pnl(self, strategy: str) -> Decimal:
+    def daily_pnl(self, strategy: str, *, now_ms: int | None = None) -> Decimal:
         """Net USD PnL of ``strategy`` since UTC midnight (baseline taken at the first check of
         the day or at start-up). The total is cached between the events that change it (a
         fill, a funding payment, a new mark), because every order asks."""
-        now = self.clock.now_ms()
-        day = utc_day_start_ms(now)
+        now = self.clock.now_ms() if now_ms is None else now_ms
+        day = now - now % DAY_MS  # utc_day_start_ms, inline: every order asks
         total = self._pnl_cache.get(strategy)
         if total is None:
             total = self._pnl_cache[strategy] = self.pnl(strategy).get("USD", ZERO)
@@ -268,36 +270,41 @@ class Node:
             return ZERO
         return total - start[1]
 
-    def risk_state(self, symbol: str, strategy: str) -> RiskState:
+    def risk_state(self, symbol: str, strategy: str, *, now_ms: int | None = None) -> RiskState:
         """What the risk rules see for an intent of ``strategy`` in ``symbol``."""
-        tracker = self.manager.tracker
-        halt = self.halts.get(None) or self.halts.get(strategy)
-        halt_reason = "the bot is stopping" if self.stopping else (halt.reason if halt else None)
+        manager = self.manager
+        halts = self.halts
+        if self.stopping:
+            halt_reason: str | None = "the bot is stopping"
+        elif halts:
+            halt = halts.get(None) or halts.get(strategy)
+            halt_reason = halt.reason if halt else None
+        else:
+            halt_reason = None
+        count, buy, sell = manager.tracker.live_sums(strategy, symbol)
         return RiskState(
-            trading_state=self.trading_state(symbol),
-            mark_price=self.mark(symbol),
-            position_qty=self.manager.positions.get(strategy, symbol).qty,
-            open_buy_qty=tracker.live_qty(Side.BUY, symbol=symbol, strategy=strategy),
-            open_sell_qty=tracker.live_qty(Side.SELL, symbol=symbol, strategy=strategy),
-            open_orders=tracker.live_count(strategy=strategy, symbol=symbol),
-            daily_pnl=self.daily_pnl(strategy),
-            halt_reason=halt_reason,
+            self.trading_state(symbol),
+            self.mark(symbol),
+            manager.positions.get(strategy, symbol).qty,
+            buy,
+            sell,
+            count,
+            self.daily_pnl(strategy, now_ms=now_ms),
+            halt_reason,
         )
 
     def check_intent(self, intent: OrderIntent, strategy: str) -> Verdict:
         """Breaker, halts and every risk rule for a new order. Never raises."""
         if self.stopping:
             return Denied("the bot is stopping: no new orders", Rule.HALTED)
-        verdict = (
-            self._breakers[strategy].check(self.clock.now_ms())
-            if strategy in self._breakers
-            else None
-        )
-        if isinstance(verdict, Denied):
-            return verdict
-        return check(
-            intent, self.risk_state(intent.symbol, strategy), self.limits_for(intent.symbol)
-        )
+        now = self.clock.now_ms()
+        breaker = self._breakers.get(strategy)
+        if breaker is not None:
+            verdict = breaker.check(now)
+            if isinstance(verdict, Denied):
+                return verdict
+        symbol = intent.symbol
+        return check(intent, self.risk_state(symbol, strategy, now_ms=now), self.limits_for(symbol))
 
     # ------------------------------------------------------------------------ lifecycle
 
