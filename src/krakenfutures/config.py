@@ -13,6 +13,7 @@ means :data:`os.environ`, tests pass a dict. Variables:
 ``KRAKEN_FUTURES_TELEGRAM_TOKEN``  Telegram bot token for alerts (never in a config file)
 ``KRAKEN_SPOT_API_KEY``            Spot API key (Unified WebSocket tokens, ``TradeVolume`` fees)
 ``KRAKEN_SPOT_API_SECRET``         Spot API secret (base64); needs ``..._API_KEY`` too
+``KRAKEN_FUTURES_DIALECT``         ``legacy`` (REST v3 + WS v1) or ``unified`` (Unified WebSocket)
 ``XDG_CONFIG_HOME``/``XDG_STATE_HOME``/``HOME``  the usual base directories
 =================================  ==============================================================
 
@@ -54,6 +55,10 @@ ENV_STATE_DIR = "KRAKEN_FUTURES_STATE_DIR"
 ENV_TELEGRAM_TOKEN = "KRAKEN_FUTURES_TELEGRAM_TOKEN"
 ENV_SPOT_API_KEY = "KRAKEN_SPOT_API_KEY"
 ENV_SPOT_API_SECRET = "KRAKEN_SPOT_API_SECRET"
+ENV_DIALECT = "KRAKEN_FUTURES_DIALECT"
+DIALECTS = ("legacy", "unified")
+"""Wire dialects: ``legacy`` (REST v3 + WebSocket v1, Futures key) and ``unified`` (the Unified
+WebSocket with a Spot key, see docs/migration-uws.md)."""
 SPOT_LIVE_BASE_URL = "https://api.kraken.com"
 """Kraken Spot REST, where Unified WebSocket tokens and ``TradeVolume`` fees come from."""
 
@@ -330,6 +335,21 @@ def load_spot_credentials(
     return Credentials(env_key, Secret(env_secret))  # type: ignore[arg-type]
 
 
+def dialect_from_env(env: Mapping[str, str] | None = None) -> str:
+    """The wire dialect ``KRAKEN_FUTURES_DIALECT`` names (case-insensitive), ``legacy`` if unset.
+
+    Raises:
+        ConfigError: the variable holds something other than ``legacy`` or ``unified``.
+    """
+    raw = _get(_env(env), ENV_DIALECT)
+    if raw is None:
+        return DIALECTS[0]
+    value = raw.strip().lower()
+    if value not in DIALECTS:
+        raise ConfigError(f"{ENV_DIALECT}={raw!r}: use one of {', '.join(DIALECTS)}")
+    return value
+
+
 def _file_error(file: Path, text: str) -> NoReturn:
     raise CredentialsError(f"credentials file {file}: {text}")
 
@@ -566,10 +586,12 @@ class Settings:
 
 
 __all__ = [
+    "DIALECTS",
     "ENV_API_KEY",
     "ENV_API_SECRET",
     "ENV_BASE_URL",
     "ENV_CREDENTIALS",
+    "ENV_DIALECT",
     "ENV_SPOT_API_KEY",
     "ENV_SPOT_API_SECRET",
     "ENV_STATE_DIR",
@@ -582,6 +604,7 @@ __all__ = [
     "Settings",
     "config_dir",
     "default_credentials_path",
+    "dialect_from_env",
     "load_credentials",
     "load_spot_credentials",
     "load_telegram_token",

@@ -54,6 +54,8 @@ class CliState:
     credentials_file: str | None = None
     timeout_s: float | None = None
     verbose: int = 0
+    dialect: str | None = None
+    """``--dialect`` if given (else :func:`dialect` reads ``KRAKEN_FUTURES_DIALECT``)."""
     _client: Client | None = field(default=None, repr=False)
 
     def client(self, *, private: bool = False) -> Client:
@@ -214,6 +216,39 @@ json_option = click.option(
 """``--json`` after the command name too (``kf tickers --json``), for scripts that append it."""
 
 
+def _set_dialect(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        state(ctx).dialect = value
+    return value
+
+
+dialect_option = click.option(
+    "--dialect",
+    "_dialect",
+    type=click.Choice(["legacy", "unified"]),
+    expose_value=False,
+    callback=_set_dialect,
+    help="legacy (REST v3 + WebSocket v1, Futures key) or unified (Unified WebSocket, Spot "
+    "key) [env: KRAKEN_FUTURES_DIALECT; default: legacy].",
+)
+"""``--dialect`` on a command (or on the ``kf watch`` group): which wire the command uses."""
+
+
+def dialect() -> str:
+    """The wire dialect of the running command: ``--dialect``, else ``KRAKEN_FUTURES_DIALECT``,
+    else ``legacy``.
+
+    Raises:
+        ConfigError: the environment variable holds an unknown dialect (exit code 3).
+    """
+    st = state()
+    if st.dialect is None:
+        from krakenfutures.config import dialect_from_env
+
+        st.dialect = dialect_from_env()
+    return st.dialect
+
+
 # ------------------------------------------------------------------------------------ symbols
 
 
@@ -272,6 +307,8 @@ __all__ = [
     "DecimalType",
     "ExitCode",
     "KfError",
+    "dialect",
+    "dialect_option",
     "fetch_instrument",
     "is_index",
     "iso_to_ms",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -128,11 +129,129 @@ def check_refusal(event: Any) -> None:
         )
 
 
+# ---------------------------------------------------------------------- live views (kf watch)
+
+REFRESH_S = 0.25  # redraw live views at most 4 times a second
+
+_FEED_STATUS = (
+    "reconnected",
+    "book_gap_detected",
+    "book_resynced",
+    "error_message",
+    "unknown_message_received",
+)
+
+
+def note_status(event: Any) -> None:
+    """Legacy feed status worth a line on a human's screen (reconnects, book resyncs)."""
+    from krakenfutures.client.events import kind_of
+
+    if kind_of(event) in _FEED_STATUS:
+        click.echo(f"[{kind_of(event)}] {event}", err=True)
+
+
+class LiveView:
+    """A rich Live view on a terminal; elsewhere (pipes, tests) the last view printed once."""
+
+    def __init__(self) -> None:
+        from krakenfutures.cli import render
+
+        self.console = render.console()
+        self._live: Any = None
+        self._last = 0.0
+        self._renderable: Any = None
+
+    def __enter__(self) -> LiveView:
+        if self.console.is_terminal:
+            from rich.live import Live
+
+            self._live = Live(console=self.console, auto_refresh=False, transient=False)
+            self._live.__enter__()
+        return self
+
+    def due(self) -> bool:
+        """Whether enough time passed to redraw."""
+        return time.monotonic() - self._last >= REFRESH_S
+
+    def show(self, renderable: Any) -> None:
+        self._renderable = renderable
+        self._last = time.monotonic()
+        if self._live is not None:
+            self._live.update(renderable, refresh=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(None, None, None)
+        elif self._renderable is not None:
+            self.console.print(self._renderable)
+
+
+# ------------------------------------------------------------------------------- the loop
+
+
+def follow(
+    source: Any,
+    seconds: float | None,
+    *,
+    unified: bool,
+    update: Callable[[Any], bool] | None = None,
+    view: Callable[[], Any] | None = None,
+) -> None:
+    """Follow ``source`` (a legacy feed or a uws connection) until ``--seconds`` or Ctrl-C:
+    with ``--json`` one JSON line per event; otherwise ``update(event)`` (true if it used the
+    event; status events get a line on stderr) and, when ``view`` is given, a live view it
+    draws (``None``: nothing to show yet)."""
+    from krakenfutures.cli import uws_cli
+
+    as_json = state().json
+    emit, refuse, note = (
+        (uws_cli.json_lines, uws_cli.check_refusal, uws_cli.note)
+        if unified
+        else (json_line, check_refusal, note_status)
+    )
+
+    def redraw(live: Any) -> None:
+        drawn = view() if view is not None else None
+        if drawn is not None:
+            live.show(drawn)
+
+    async def main(stop: asyncio.Event) -> None:
+        with LiveView() if view is not None and not as_json else NoView() as live:
+            async for event in iterate_until(source, stop):
+                refuse(event)
+                if as_json:
+                    emit(event)
+                    continue
+                if not (update is not None and update(event)):
+                    note(event)
+                if view is not None and live.due():
+                    redraw(live)
+            if not as_json:
+                redraw(live)
+
+    run_until_stopped(main, seconds)
+
+
+class NoView:
+    """Stands in for :class:`LiveView` where nothing is drawn (``--json``, line output)."""
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
 __all__ = [
+    "REFRESH_S",
+    "LiveView",
+    "NoView",
     "build_feed",
     "check_refusal",
+    "follow",
     "iterate_until",
     "json_line",
+    "note_status",
     "run_until_stopped",
     "seconds_option",
 ]

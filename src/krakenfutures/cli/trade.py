@@ -17,10 +17,13 @@ from krakenfutures.cli.common import (
     POSITIVE_DECIMAL,
     ExitCode,
     KfError,
+    dialect,
+    dialect_option,
     fetch_instrument,
     json_option,
     state,
 )
+from krakenfutures.core.types import normalize_symbol
 
 if TYPE_CHECKING:
     from krakenfutures.cli.main import KfGroup
@@ -116,6 +119,7 @@ def _report(
 
 @click.command()
 @json_option
+@dialect_option
 @click.argument("side", type=click.Choice(["buy", "sell"], case_sensitive=False))
 @click.argument("symbol")
 @click.argument("size", type=POSITIVE_DECIMAL)
@@ -166,47 +170,98 @@ def order(
             f"must be 1 to {MAX_CLI_ORD_ID} characters, got {len(cli_ord_id)}",
             param_hint="--cli-ord-id",
         )
-    client = state().client(private=True)  # no key: fail before any network call
-    inst = fetch_instrument(symbol)
-    reply = client.send_order(
-        order_type=order_type,
-        symbol=inst.symbol,
-        side=side.lower(),
-        qty=size,
-        limit_price=limit,
-        stop_price=stop,
-        trigger_signal=trigger,
-        reduce_only=True if reduce_only else None,
-        cli_ord_id=cli_ord_id,
+    request = f"{order_type} {side.lower()} {render.dec(size)} "
+    suffix = (f" limit {render.dec(limit)}" if limit is not None else "") + (
+        f" stop {render.dec(stop)}" if stop is not None else ""
     )
-    from krakenfutures.core.rest.schema_common import ExecutionEvent
+    if dialect() == "unified":
+        reply, executions = _order_unified(
+            order_type, side, symbol, size, limit, stop, trigger, reduce_only, cli_ord_id
+        )
+        request += normalize_symbol(symbol) + suffix
+    else:
+        client = state().client(private=True)  # no key: fail before any network call
+        inst = fetch_instrument(symbol)
+        reply = client.send_order(
+            order_type=order_type,
+            symbol=inst.symbol,
+            side=side.lower(),
+            qty=size,
+            limit_price=limit,
+            stop_price=stop,
+            trigger_signal=trigger,
+            reduce_only=True if reduce_only else None,
+            cli_ord_id=cli_ord_id,
+        )
+        from krakenfutures.core.rest.schema_common import ExecutionEvent
 
-    executions = [e for e in reply.order_events if isinstance(e, ExecutionEvent)]
-    filled = sum((e.qty for e in executions), Decimal(0))
+        executions = [
+            (e.execution_id, e.price, e.qty)
+            for e in reply.order_events
+            if isinstance(e, ExecutionEvent)
+        ]
+        request += inst.symbol + suffix
+    filled = sum((qty for _, _, qty in executions), Decimal(0))
     fields: list[tuple[str, Any]] = [
         ("order id", reply.order_id),
         ("cli ord id", reply.cli_ord_id),
-        (
-            "request",
-            f"{order_type} {side.lower()} {render.dec(size)} {inst.symbol}"
-            + (f" limit {render.dec(limit)}" if limit is not None else "")
-            + (f" stop {render.dec(stop)}" if stop is not None else ""),
-        ),
+        ("request", request),
         ("received", reply.received_time),
         ("executed", f"{render.dec(filled)} in {len(executions)} execution(s)"),
     ]
     extra = {
         "order_type": order_type,
         "executions": [
-            {"execution_id": e.execution_id, "price": render.dec(e.price), "qty": render.dec(e.qty)}
-            for e in executions
+            {"execution_id": eid, "price": render.dec(price), "qty": render.dec(qty)}
+            for eid, price, qty in executions
         ],
     }
     _report("Order", reply, fields, extra)
 
 
+def _order_unified(
+    order_type: str,
+    side: str,
+    symbol: str,
+    size: Decimal,
+    limit: Decimal | None,
+    stop: Decimal | None,
+    trigger: str | None,
+    reduce_only: bool,
+    cli_ord_id: str | None,
+) -> tuple[Any, list[tuple[str, Decimal, Decimal]]]:
+    """``kf order`` over uws: the reply and its immediate executions ``(id, price, qty)``.
+    uws triggers on ``last`` or ``index`` only, so ``--trigger mark`` is a usage error."""
+    from krakenfutures.cli import uws_cli
+    from krakenfutures.core.orders import OrderIntent
+    from krakenfutures.errors import ValidationError
+
+    if trigger == "mark":
+        raise click.BadParameter(
+            "the Unified WebSocket has no mark-price trigger: use --trigger last or index",
+            param_hint="--trigger",
+        )
+    uws_cli.spot_credentials()  # no key: fail before any network call
+    try:
+        intent = OrderIntent(
+            symbol=symbol,
+            side=side.lower(),  # type: ignore[arg-type]
+            qty=size,
+            order_type=order_type,  # type: ignore[arg-type]
+            limit_price=limit,
+            stop_price=stop,
+            reduce_only=reduce_only,
+            cli_ord_id=cli_ord_id or "",
+        )
+    except ValidationError as exc:
+        raise click.UsageError(str(exc)) from None
+    reply, fills = uws_cli.place_order(intent, trigger)
+    return reply, [(f.fill_id, f.price, f.qty) for f in fills]
+
+
 @click.command()
 @json_option
+@dialect_option
 @click.argument("order_id", required=False)
 @click.option("--cli-ord-id", metavar="ID", help="Cancel the order with this client order id.")
 @click.option("--all", "cancel_all", is_flag=True, help="Cancel all open orders.")
@@ -223,10 +278,20 @@ def cancel(
         raise click.UsageError("name exactly one of: ORDER_ID, --cli-ord-id ID, --all")
     if symbol is not None and not cancel_all:
         raise click.UsageError("--symbol only narrows --all")
-    client = state().client(private=True)
+    unified = dialect() == "unified"
+    if unified:
+        from krakenfutures.cli import uws_cli
+
+        uws_cli.spot_credentials()  # no key: fail before any network call
+    else:
+        client = state().client(private=True)
     if cancel_all:
-        sym = fetch_instrument(symbol, param_hint="--symbol").symbol if symbol else None
-        reply = client.cancel_all_orders(symbol=sym)
+        if unified:
+            sym = normalize_symbol(symbol) if symbol else None
+            reply: Any = uws_cli.cancel_all(sym)
+        else:
+            sym = fetch_instrument(symbol, param_hint="--symbol").symbol if symbol else None
+            reply = client.cancel_all_orders(symbol=sym)
         cancelled = [
             ref.order_id + (f" ({ref.cli_ord_id})" if ref.cli_ord_id else "")
             for ref in reply.cancelled_orders
@@ -242,7 +307,10 @@ def cancel(
             ],
         )
         return
-    one = client.cancel_order(order_id=order_id, cli_ord_id=cli_ord_id)
+    if unified:
+        one: Any = uws_cli.cancel_order(order_id, cli_ord_id)
+    else:
+        one = client.cancel_order(order_id=order_id, cli_ord_id=cli_ord_id)
     _report(
         "Cancel",
         one,
@@ -256,14 +324,21 @@ def cancel(
 
 @click.command()
 @json_option
+@dialect_option
 @click.argument("seconds", type=click.IntRange(min=0, max=MAX_DEADMAN_S))
 def deadman(seconds: int) -> None:
     """Dead man's switch: cancel all orders in SECONDS unless called again; 0 disarms.
 
     Kraken suggests arming 60 s and calling again every 15-20 s.
     """
-    reply = state().client(private=True).cancel_all_orders_after(timeout=seconds)
-    armed = reply.trigger_time not in ("0", "")
+    if dialect() == "unified":
+        from krakenfutures.cli import uws_cli
+
+        reply: Any = uws_cli.arm_deadman(seconds)
+        armed = seconds > 0
+    else:
+        reply = state().client(private=True).cancel_all_orders_after(timeout=seconds)
+        armed = reply.trigger_time not in ("0", "")
     if state().json:
         render.emit_json({"armed": armed, "timeout_s": seconds, **render.to_plain(reply)})
         return

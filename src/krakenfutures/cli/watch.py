@@ -10,96 +10,52 @@ N seconds. Off a terminal the live views print their last state once, when they 
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import click
 
 from krakenfutures.cli import render
-from krakenfutures.cli.common import json_option, ms_to_iso, state
+from krakenfutures.cli.common import dialect, dialect_option, json_option, ms_to_iso, state
 from krakenfutures.cli.feedrun import (
+    LiveView,
+    NoView,
     build_feed,
     check_refusal,
+    follow,
     iterate_until,
     json_line,
+    note_status,
     run_until_stopped,
     seconds_option,
 )
 
-REFRESH_S = 0.25  # redraw live views at most 4 times a second
-
-_FEED_STATUS = (
-    "reconnected",
-    "book_gap_detected",
-    "book_resynced",
-    "error_message",
-    "unknown_message_received",
-)
-
 
 @click.group(name="watch")
+@dialect_option
 def watch() -> None:
-    """Live WebSocket feeds: book ladder, trades, tickers, and your orders, fills, positions."""
+    """Live WebSocket feeds: book ladder, trades, tickers, and your orders, fills, positions.
 
-
-def _note(event: Any) -> None:
-    """Feed status worth a line on a human's screen (reconnects, book resyncs)."""
-    from krakenfutures.client.events import kind_of
-
-    if kind_of(event) in _FEED_STATUS:
-        click.echo(f"[{kind_of(event)}] {event}", err=True)
-
-
-class _Live:
-    """A rich Live view on a terminal; elsewhere (pipes, tests) the last view printed once."""
-
-    def __init__(self) -> None:
-        self.console = render.console()
-        self._live: Any = None
-        self._last = 0.0
-        self._renderable: Any = None
-
-    def __enter__(self) -> _Live:
-        if self.console.is_terminal:
-            from rich.live import Live
-
-            self._live = Live(console=self.console, auto_refresh=False, transient=False)
-            self._live.__enter__()
-        return self
-
-    def due(self) -> bool:
-        """Whether enough time passed to redraw."""
-        return time.monotonic() - self._last >= REFRESH_S
-
-    def show(self, renderable: Any) -> None:
-        self._renderable = renderable
-        self._last = time.monotonic()
-        if self._live is not None:
-            self._live.update(renderable, refresh=True)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._live is not None:
-            self._live.__exit__(None, None, None)
-        elif self._renderable is not None:
-            self.console.print(self._renderable)
+    ``--dialect unified`` (here or after the subcommand; env KRAKEN_FUTURES_DIALECT) reads the
+    Unified WebSocket instead of WebSocket v1 (private views need a Spot key there).
+    """
 
 
 # -------------------------------------------------------------------------------------- book
 
 
-def _ladder(feed: Any, symbol: str, depth: int) -> Any:
+def _ladder(book: Any, symbol: str, depth: int, gaps: int, reconnects: int) -> Any:
+    """The ladder of a local :class:`~krakenfutures.core.book.OrderBook` (either dialect)."""
     from rich.table import Table
     from rich.text import Text
 
-    book = feed.book(symbol)
     bids, asks = book.depth(depth)
     notes = [f"seq {book.seq if book.seq is not None else '-'}"]
     if not book.is_synced:
         notes.append("waiting for snapshot")
     elif book.spread() is not None:
         notes += [f"spread {render.dec(book.spread())}", f"mid {render.dec(book.mid())}"]
-    if feed.gap_count or feed.reconnects:
-        notes += [f"gaps {feed.gap_count}", f"reconnects {feed.reconnects}"]
+    if gaps or reconnects:
+        notes += [f"gaps {gaps}", f"reconnects {reconnects}"]
     grid = Table(title=Text(symbol), title_justify="left", caption=Text("  ".join(notes)))
     grid.caption_justify = "left"
     grid.add_column("bid qty", justify="right")
@@ -114,6 +70,7 @@ def _ladder(feed: Any, symbol: str, depth: int) -> Any:
 
 @watch.command()
 @json_option
+@dialect_option
 @seconds_option
 @click.argument("symbol")
 @click.option("--depth", default=10, show_default=True, type=click.IntRange(1, 500))
@@ -122,77 +79,81 @@ def book(symbol: str, depth: int, seconds: float | None) -> None:
     from krakenfutures.core.types import normalize_symbol
 
     symbol = normalize_symbol(symbol)
-    as_json = state().json
+    if dialect() == "unified":
+        from krakenfutures.cli import uws_cli
+
+        conn = uws_cli.public_connection()
+        conn.subscribe("book", [symbol], depth=uws_cli.book_depth(depth))
+        gaps = [0]
+
+        def count_gap(event: Any) -> bool:
+            gaps[0] += type(event).__name__ == "ChecksumMismatch"
+            return False
+
+        view = lambda: _ladder(conn.book(symbol), symbol, depth, gaps[0], conn.reconnects)  # noqa: E731
+        follow(conn, seconds, unified=True, update=count_gap, view=view)
+        return
     feed = build_feed()
     feed.subscribe("book", [symbol])
-
-    async def main(stop: asyncio.Event) -> None:
-        with _Live() if not as_json else _Nothing() as live:
-            async for event in iterate_until(feed, stop):
-                check_refusal(event)
-                if as_json:
-                    json_line(event)
-                    continue
-                _note(event)
-                if live.due():
-                    live.show(_ladder(feed, symbol, depth))
-            if not as_json:
-                live.show(_ladder(feed, symbol, depth))
-
-    run_until_stopped(main, seconds)
-
-
-class _Nothing:
-    def __enter__(self) -> Any:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+    view = lambda: _ladder(feed.book(symbol), symbol, depth, feed.gap_count, feed.reconnects)  # noqa: E731
+    follow(feed, seconds, unified=False, view=view)
 
 
 # ------------------------------------------------------------------------------------ trades
 
 
+def _trade_line(ts_ms: int, symbol: str, side: Any, qty: Any, price: Any, kind: str) -> None:
+    render.line(
+        f"{ms_to_iso(ts_ms)}  {symbol}  {side.value:<4}  "
+        f"{render.dec(qty)} @ {render.dec(price)}  {kind}"
+    )
+
+
 @watch.command()
 @json_option
+@dialect_option
 @seconds_option
 @click.argument("symbol")
 def trades(symbol: str, seconds: float | None) -> None:
     """Print SYMBOL's public trades as they happen (recent ones first, from the snapshot)."""
     from krakenfutures.core.types import normalize_symbol
-    from krakenfutures.core.ws.schema_public import Trade, TradeSnapshot
 
     symbol = normalize_symbol(symbol)
-    as_json = state().json
+    if dialect() == "unified":
+        from krakenfutures.cli import uws_cli
+
+        conn = uws_cli.public_connection()
+        conn.subscribe("trade", [symbol])
+
+        def show_uws(event: Any) -> bool:
+            ticks = uws_cli.trade_ticks(event)
+            for t in ticks:
+                _trade_line(t.ts_ms, t.symbol, t.side, t.qty, t.price, "fill")
+            return bool(ticks)
+
+        follow(conn, seconds, unified=True, update=show_uws)
+        return
+    from krakenfutures.core.ws.schema_public import Trade, TradeSnapshot
+
     feed = build_feed(books=False)
     feed.subscribe("trade", [symbol])
 
-    def show(trade: Trade) -> None:
-        render.line(
-            f"{ms_to_iso(trade.ts_ms)}  {trade.symbol}  {trade.side.value:<4}  "
-            f"{render.dec(trade.qty)} @ {render.dec(trade.price)}  {trade.type}"
-        )
+    def show(event: Any) -> bool:
+        shown = list(reversed(event.trades)) if isinstance(event, TradeSnapshot) else [event]
+        if not isinstance(event, Trade | TradeSnapshot):
+            return False
+        for t in shown:  # the snapshot is newest first
+            _trade_line(t.ts_ms, t.symbol, t.side, t.qty, t.price, t.type)
+        return True
 
-    async def main(stop: asyncio.Event) -> None:
-        async for event in iterate_until(feed, stop):
-            check_refusal(event)
-            if as_json:
-                json_line(event)
-            elif isinstance(event, TradeSnapshot):
-                for trade in reversed(event.trades):  # the snapshot is newest first
-                    show(trade)
-            elif isinstance(event, Trade):
-                show(event)
-            else:
-                _note(event)
-
-    run_until_stopped(main, seconds)
+    follow(feed, seconds, unified=False, update=show)
 
 
 # ------------------------------------------------------------------------------------ ticker
 
 
 def _ticker_table(latest: dict[str, Any]) -> Any:
+    """Tickers by symbol: legacy ``Ticker`` rows or uws ``ticker`` data (``index_price``)."""
     from rich.table import Table
     from rich.text import Text
 
@@ -201,13 +162,14 @@ def _ticker_table(latest: dict[str, Any]) -> Any:
         grid.add_column(header, justify="left" if header == "symbol" else "right")
     for symbol in sorted(latest):
         t = latest[symbol]
+        index = getattr(t, "index", None)
         grid.add_row(
             symbol,
             render.dec(t.bid),
             render.dec(t.ask),
             render.dec(getattr(t, "last", None)),
             render.dec(getattr(t, "mark_price", None)),
-            render.dec(getattr(t, "index", None)),
+            render.dec(index if index is not None else getattr(t, "index_price", None)),
             render.pct(getattr(t, "relative_funding_rate", None)),
             render.dec(t.volume),
         )
@@ -216,36 +178,39 @@ def _ticker_table(latest: dict[str, Any]) -> Any:
 
 @watch.command()
 @json_option
+@dialect_option
 @seconds_option
 @click.argument("symbols", nargs=-1, required=True)
 def ticker(symbols: tuple[str, ...], seconds: float | None) -> None:
     """Live tickers of SYMBOLS (bid, ask, last, mark, index, funding)."""
     from krakenfutures.core.types import normalize_symbol
-    from krakenfutures.core.ws.schema_public import Ticker
 
     wanted = [normalize_symbol(s) for s in symbols]
-    as_json = state().json
-    feed = build_feed(books=False)
-    feed.subscribe("ticker", wanted)
     latest: dict[str, Any] = {}
+    source: Any
+    if dialect() == "unified":
+        from krakenfutures.cli import uws_cli
 
-    async def main(stop: asyncio.Event) -> None:
-        with _Live() if not as_json else _Nothing() as live:
-            async for event in iterate_until(feed, stop):
-                check_refusal(event)
-                if as_json:
-                    json_line(event)
-                    continue
-                if isinstance(event, Ticker):  # also TickerSnapshot
-                    latest[event.symbol] = event
-                    if live.due():
-                        live.show(_ticker_table(latest))
-                else:
-                    _note(event)
-            if not as_json and latest:
-                live.show(_ticker_table(latest))
+        source = uws_cli.public_connection()
 
-    run_until_stopped(main, seconds)
+        def update(event: Any) -> bool:
+            rows = uws_cli.channel_rows(event)
+            latest.update(rows)
+            return bool(rows)
+    else:
+        from krakenfutures.core.ws.schema_public import Ticker
+
+        source = build_feed(books=False)
+
+        def update(event: Any) -> bool:
+            if isinstance(event, Ticker):  # also TickerSnapshot
+                latest[event.symbol] = event
+                return True
+            return False
+
+    source.subscribe("ticker", wanted)
+    view = lambda: _ticker_table(latest) if latest else None  # noqa: E731
+    follow(source, seconds, unified=dialect() == "unified", update=update, view=view)
 
 
 # --------------------------------------------------------------------------------- private
@@ -290,6 +255,14 @@ def _watch_account(view: str, seconds: float | None) -> None:
     from krakenfutures.client.async_ import AsyncClient
     from krakenfutures.client.mirrors import AccountMirror
 
+    if dialect() == "unified":
+        from krakenfutures.cli.common import ExitCode, KfError
+
+        raise KfError(
+            f"kf watch {view} does not speak the Unified WebSocket yet; use --dialect legacy "
+            "(the account is the same on both dialects)",
+            ExitCode.USAGE,
+        )
     as_json = state().json
     feed = build_feed(private=True, books=False)
     names = {"orders": ("open_orders",), "fills": ("fills",), "positions": ("open_positions",)}
@@ -316,13 +289,13 @@ def _watch_account(view: str, seconds: float | None) -> None:
     async def main(stop: asyncio.Event) -> None:
         table = _orders_table if view == "orders" else _positions_table
         try:
-            with _Live() if not as_json and view != "fills" else _Nothing() as live:
+            with LiveView() if not as_json and view != "fills" else NoView() as live:
                 async for event in mirror.follow(iterate_until(feed, stop), client):
                     check_refusal(event)
                     if as_json:
                         json_line(event)
                         continue
-                    _note(event)
+                    note_status(event)
                     if view == "fills":
                         for f in new_fills():
                             show_fill(f)
