@@ -166,8 +166,13 @@ async def build_node(
     path = Path(
         journal_path or config.journal or default_journal_path(config.name, env, venue=config.env)
     )
-    journal = Journal(path, durability=config.durability)
-    router = AlertRouter([LogSink(), *sinks_from_config(config.alerts, env)])
+    # Defence in depth: nothing journaled or alerted should ever hold a secret (the records
+    # are domain objects and error texts never carry one), and these make sure of it.
+    secrets = [s for s in (api_secret, spot_secret) if s]
+    if client.credentials is not None:
+        secrets.append(client.credentials.secret.reveal())
+    journal = Journal(path, durability=config.durability, redact=secrets)
+    router = AlertRouter([LogSink(), *sinks_from_config(config.alerts, env)], redact=secrets)
     node = Node(
         strategies,
         venue=venue,
