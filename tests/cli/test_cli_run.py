@@ -57,6 +57,7 @@ def test_kf_run_explains_a_bad_strategy_path(kf: Any, tmp_path: Path) -> None:
     assert result.exit_code == 3 and "not found" in result.stderr
 
 
+@pytest.mark.timeout(300)  # a bot process on a loaded machine: generous upper bound
 def test_kf_kill_cancels_everything_and_stops_the_bot(tmp_path: Path) -> None:
     with running_simulator(sim_config(market=True), real_clock=True) as handle:
         env = {

@@ -53,6 +53,7 @@ def _bot(
     )
 
 
+@pytest.mark.timeout(300)  # two bot processes on a loaded machine: generous upper bound
 @pytest.mark.parametrize("dialect", ["legacy", "unified"])
 def test_kill_minus_9_and_restart_lose_and_double_nothing(tmp_path: Path, dialect: str) -> None:
     handle = make_simulator(sim_config(market=True, seed=11, speed=30.0, spot=True))
