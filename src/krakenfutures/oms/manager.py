@@ -159,13 +159,9 @@ class OrderManager:
         Must be called from the event loop's thread."""
         now = self._clock_ms()
         stamped = self.tracker.submit(intent, now_ms=now, strategy=strategy)
-        self.recorder.record_request(
-            "submit",
-            stamped,
-            strategy=strategy,
-            ts_ms=now,
-            order=self.tracker.get(stamped.cli_ord_id),
-        )
+        # One journal row: a submit request alone restores as the pending order it created
+        # (the journal rebuilds it), so the order snapshot is not written twice on this path.
+        self.recorder.record_request("submit", stamped, strategy=strategy, ts_ms=now)
         self._spawn(self._send_submit(stamped, strategy))
         return stamped
 
