@@ -107,19 +107,17 @@ def public_connection() -> AsyncUwsConnection:
     return AsyncUwsConnection(uws_url_for(uws_origin()))
 
 
-@contextlib.asynccontextmanager
-async def private_venue() -> AsyncIterator[UnifiedVenue]:
-    """A connected :class:`~krakenfutures.runtime.unified_venue.UnifiedVenue` over a private
-    socket with a fresh token (one-shot commands: no reconnect); closed on exit.
+def private_connection(*, reconnect: bool) -> tuple[AsyncUwsConnection, Any]:
+    """A private uws connection (not connected yet; ``reconnect`` for long-running views) with
+    its token from Spot REST and the Spot key, and that Spot REST client; close both.
 
     Raises:
-        CredentialsError: no Spot key (exit 3). ConnectError: no server (exit 5).
+        CredentialsError: no Spot key (exit 3), checked before any network call.
     """
     from krakenfutures.client.spot_rest import AsyncSpotRest
     from krakenfutures.client.uws import AsyncUwsConnection, uws_url_for
     from krakenfutures.client.uws_token import TokenPolicy
     from krakenfutures.config import SPOT_LIVE_BASE_URL
-    from krakenfutures.runtime.unified_venue import UnifiedVenue
 
     creds = spot_credentials()
     origin = uws_origin()
@@ -133,10 +131,24 @@ async def private_venue() -> AsyncIterator[UnifiedVenue]:
     conn = AsyncUwsConnection(
         uws_url_for(origin, private=True),
         token_provider=TokenPolicy(spot),
-        reconnect=False,
+        reconnect=reconnect,
         request_timeout_s=timeout_s,
     )
-    venue = UnifiedVenue(conn, lookup_timeout_s=timeout_s)
+    return conn, spot
+
+
+@contextlib.asynccontextmanager
+async def private_venue() -> AsyncIterator[UnifiedVenue]:
+    """A connected :class:`~krakenfutures.runtime.unified_venue.UnifiedVenue` over a private
+    socket with a fresh token (one-shot commands: no reconnect); closed on exit.
+
+    Raises:
+        CredentialsError: no Spot key (exit 3). ConnectError: no server (exit 5).
+    """
+    from krakenfutures.runtime.unified_venue import UnifiedVenue
+
+    conn, spot = private_connection(reconnect=False)
+    venue = UnifiedVenue(conn, lookup_timeout_s=state().timeout_s or 10.0)
     try:
         await venue.start()
         yield venue
@@ -378,6 +390,7 @@ __all__ = [
     "json_lines",
     "note",
     "place_order",
+    "private_connection",
     "private_venue",
     "public_connection",
     "spot_credentials",

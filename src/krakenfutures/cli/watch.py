@@ -36,7 +36,8 @@ def watch() -> None:
     """Live WebSocket feeds: book ladder, trades, tickers, and your orders, fills, positions.
 
     ``--dialect unified`` (here or after the subcommand; env KRAKEN_FUTURES_DIALECT) reads the
-    Unified WebSocket instead of WebSocket v1 (private views need a Spot key there).
+    Unified WebSocket instead of WebSocket v1 (``orders`` and ``fills`` need a Spot key there;
+    ``positions`` is legacy only).
     """
 
 
@@ -251,18 +252,26 @@ def _positions_table(mirror: Any) -> Any:
     return grid
 
 
+def _fill_line(f: Any) -> None:
+    """One fill (a ``MirrorFill``) as a line."""
+    fee = f" fee {render.dec(f.fee_paid)} {f.fee_currency}" if f.fee_paid is not None else ""
+    render.line(
+        f"{ms_to_iso(f.ts_ms)}  {f.symbol}  {f.side.value:<4}  {render.dec(f.qty)} @ "
+        f"{render.dec(f.price)}  {f.fill_type}  {f.order_id}{fee}"
+    )
+
+
 def _watch_account(view: str, seconds: float | None) -> None:
     from krakenfutures.client.async_ import AsyncClient
     from krakenfutures.client.mirrors import AccountMirror
 
     if dialect() == "unified":
-        from krakenfutures.cli.common import ExitCode, KfError
+        from krakenfutures.cli import uws_watch
 
-        raise KfError(
-            f"kf watch {view} does not speak the Unified WebSocket yet; use --dialect legacy "
-            "(the account is the same on both dialects)",
-            ExitCode.USAGE,
-        )
+        if view == "positions":
+            uws_watch.refuse_positions()
+        uws_watch.watch_account(view, seconds, table=_orders_table, fill_line=_fill_line)
+        return
     as_json = state().json
     feed = build_feed(private=True, books=False)
     names = {"orders": ("open_orders",), "fills": ("fills",), "positions": ("open_positions",)}
@@ -279,13 +288,6 @@ def _watch_account(view: str, seconds: float | None) -> None:
         seen_fills.update(f.fill_id for f in out)
         return out
 
-    def show_fill(f: Any) -> None:
-        fee = f" fee {render.dec(f.fee_paid)} {f.fee_currency}" if f.fee_paid is not None else ""
-        render.line(
-            f"{ms_to_iso(f.ts_ms)}  {f.symbol}  {f.side.value:<4}  {render.dec(f.qty)} @ "
-            f"{render.dec(f.price)}  {f.fill_type}  {f.order_id}{fee}"
-        )
-
     async def main(stop: asyncio.Event) -> None:
         table = _orders_table if view == "orders" else _positions_table
         try:
@@ -298,7 +300,7 @@ def _watch_account(view: str, seconds: float | None) -> None:
                     note_status(event)
                     if view == "fills":
                         for f in new_fills():
-                            show_fill(f)
+                            _fill_line(f)
                     elif live.due():
                         live.show(table(mirror))
                 if not as_json and view != "fills":
@@ -311,25 +313,31 @@ def _watch_account(view: str, seconds: float | None) -> None:
 
 @watch.command()
 @json_option
+@dialect_option
 @seconds_option
 def orders(seconds: float | None) -> None:
-    """Your open orders, live (private feed ``open_orders``)."""
+    """Your open orders, live (private feed ``open_orders``; with ``--dialect unified`` the
+    uws ``executions`` channel, Spot key)."""
     _watch_account("orders", seconds)
 
 
 @watch.command()
 @json_option
+@dialect_option
 @seconds_option
 def fills(seconds: float | None) -> None:
-    """Your fills as they happen (private feed ``fills``)."""
+    """Your fills as they happen (private feed ``fills``; with ``--dialect unified`` the uws
+    ``executions`` channel, Spot key, recent fills first)."""
     _watch_account("fills", seconds)
 
 
 @watch.command()
 @json_option
+@dialect_option
 @seconds_option
 def positions(seconds: float | None) -> None:
-    """Your open positions, live (private feed ``open_positions``)."""
+    """Your open positions, live (private feed ``open_positions``; legacy dialect only: uws
+    ``positions`` is not served everywhere, so ``--dialect unified`` is refused)."""
     _watch_account("positions", seconds)
 
 
