@@ -55,7 +55,9 @@ Exit codes:
 \b
 Environment: KRAKEN_FUTURES_BASE_URL ('live' or e.g. http://127.0.0.1:8787),
 KRAKEN_FUTURES_API_KEY + KRAKEN_FUTURES_API_SECRET or KRAKEN_FUTURES_CREDENTIALS (a TOML
-file, chmod 600), KRAKEN_FUTURES_TIMEOUT_S.
+file, chmod 600), KRAKEN_FUTURES_TIMEOUT_S, KRAKEN_FUTURES_DIALECT (legacy|unified),
+KRAKEN_SPOT_API_KEY + KRAKEN_SPOT_API_SECRET (a Spot key with the WebSocket permission, for the
+unified dialect), KRAKEN_FUTURES_TELEGRAM_TOKEN (bot alerts).
 """
 
 _SECTIONS = ("Read", "Trade")
