@@ -218,11 +218,12 @@ def status(symbol: str | None) -> None:
     """
     from krakenfutures.cli.common import resolve_symbol
     from krakenfutures.core.status import (
-        InstrumentFlags,
         MaintenanceNotice,
         StatusFlags,
-        TickerFlags,
         derive_all,
+        parse_instrument_flags,
+        parse_status_flags,
+        parse_ticker_flags,
     )
     from krakenfutures.errors import ExchangeError
 
@@ -243,17 +244,7 @@ def status(symbol: str | None) -> None:
     except ExchangeError as exc:  # optional input: say so, derive from the rest
         notes.append(f"instrument status not available ({exc})")
     else:
-        ts_status = now_ms()
-        for r in reports:
-            statuses[r.symbol] = StatusFlags(
-                symbol=r.symbol,
-                tradeable=True,  # the wire's "tradeable" field carries the symbol itself
-                dislocation=r.experiencing_dislocation,
-                dislocation_direction=r.price_dislocation_direction,
-                extreme_volatility=r.experiencing_extreme_volatility,
-                im_multiplier=Decimal(r.extreme_volatility_im_multiplier),
-                ts_ms=ts_status,
-            )
+        statuses = parse_status_flags(reports, now_ms())
     notices: list[MaintenanceNotice] = []
     notifications_checked = False
     if st.has_credentials():
@@ -287,13 +278,8 @@ def status(symbol: str | None) -> None:
     verdicts = derive_all(
         wanted,
         now_ms=now_ms(),
-        instruments={
-            i.symbol: InstrumentFlags(i.symbol, i.tradeable, bool(i.post_only), ts) for i in insts
-        },
-        tickers={
-            t.symbol: TickerFlags(t.symbol, bool(t.suspended), bool(t.post_only), ts_tickers)
-            for t in ticks
-        },
+        instruments=parse_instrument_flags(insts, ts),
+        tickers=parse_ticker_flags(ticks, ts_tickers),
         statuses=statuses,
         notices=notices,
     )

@@ -36,9 +36,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from krakenfutures.core.types import TradingState, normalize_symbol
 from krakenfutures.errors import ConfigError
+
+if TYPE_CHECKING:
+    from krakenfutures.core.rest.schema_market import Instrument, InstrumentStatus, Ticker
 
 DEFAULT_MAX_AGE_MS = 60_000
 """Instrument and ticker data older than this makes the state UNKNOWN."""
@@ -301,6 +305,48 @@ def check_can_trade(verdict: StateVerdict, *, post_only_order: bool) -> bool:
         return False
 
 
+# ---------------------------------------------------------------- REST rows -> flags
+# One conversion for every user of the REST inputs (`kf status`, the runtime's monitor).
+
+
+def parse_instrument_flags(rows: Iterable[Instrument], ts_ms: int) -> dict[str, InstrumentFlags]:
+    """``/instruments`` rows as :class:`InstrumentFlags` keyed by normalised symbol."""
+    return {
+        normalize_symbol(row.symbol): InstrumentFlags(
+            normalize_symbol(row.symbol), bool(row.tradeable), bool(row.post_only), ts_ms
+        )
+        for row in rows
+    }
+
+
+def parse_ticker_flags(rows: Iterable[Ticker], ts_ms: int) -> dict[str, TickerFlags]:
+    """``/tickers`` rows as :class:`TickerFlags` keyed by normalised symbol (an absent flag is
+    false: Kraken sends both on every contract row)."""
+    return {
+        normalize_symbol(row.symbol): TickerFlags(
+            normalize_symbol(row.symbol), bool(row.suspended), bool(row.post_only), ts_ms
+        )
+        for row in rows
+    }
+
+
+def parse_status_flags(rows: Iterable[InstrumentStatus], ts_ms: int) -> dict[str, StatusFlags]:
+    """``/instruments/status`` rows as :class:`StatusFlags` keyed by normalised symbol. The
+    wire's ``tradeable`` field carries the symbol, so ``tradeable`` is always true here."""
+    return {
+        normalize_symbol(row.symbol): StatusFlags(
+            symbol=normalize_symbol(row.symbol),
+            tradeable=True,
+            dislocation=row.experiencing_dislocation,
+            dislocation_direction=row.price_dislocation_direction,
+            extreme_volatility=row.experiencing_extreme_volatility,
+            im_multiplier=Decimal(row.extreme_volatility_im_multiplier),
+            ts_ms=ts_ms,
+        )
+        for row in rows
+    }
+
+
 __all__ = [
     "DEFAULT_MAINTENANCE_MINUTES",
     "DEFAULT_MAX_AGE_MS",
@@ -312,4 +358,7 @@ __all__ = [
     "check_can_trade",
     "derive_all",
     "derive_trading_state",
+    "parse_instrument_flags",
+    "parse_status_flags",
+    "parse_ticker_flags",
 ]

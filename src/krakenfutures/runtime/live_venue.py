@@ -73,7 +73,6 @@ from krakenfutures.core.rest.schema_common import (
 from krakenfutures.core.rest.schema_orders import SendOrderParams
 from krakenfutures.core.timefmt import iso_ms, parse_iso_ms
 from krakenfutures.core.types import (
-    ContractKind,
     OrderType,
     QtyMode,
     Side,
@@ -87,6 +86,7 @@ from krakenfutures.errors import (
     TransportError,
     ValidationError,
 )
+from krakenfutures.oms.positions import settlement_currency as book_settlement_currency
 from krakenfutures.oms.venue import (
     AmendIntent,
     AmendResult,
@@ -140,16 +140,13 @@ _STATUS_STATES = {
 
 
 def settlement_currency(symbol: str, overrides: Mapping[str, str] | None = None) -> str:
-    """The currency fees, PnL and funding of ``symbol`` are paid in: ``USD`` for linear
-    contracts, the base coin for inverse ones (``PI_XBTUSD`` -> ``XBT``); ``overrides`` maps
-    symbols to a currency when the rule does not fit."""
+    """The currency fees, PnL and funding of ``symbol`` are paid in (the position book's rule:
+    ``USD`` for linear contracts, the base coin for inverse ones); ``overrides`` maps symbols
+    to a currency when the rule does not fit."""
     symbol = normalize_symbol(symbol)
     if overrides and symbol in overrides:
         return overrides[symbol].upper()
-    if contract_kind(symbol) is ContractKind.LINEAR:
-        return "USD"
-    pair = symbol.split("_")[1] if symbol.count("_") >= 1 else symbol
-    return pair[:-3] if len(pair) > 3 else pair
+    return book_settlement_currency(symbol)
 
 
 def estimate_fee(

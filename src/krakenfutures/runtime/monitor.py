@@ -42,6 +42,9 @@ from krakenfutures.core.status import (
     StatusFlags,
     TickerFlags,
     derive_trading_state,
+    parse_instrument_flags,
+    parse_status_flags,
+    parse_ticker_flags,
 )
 from krakenfutures.core.timefmt import iso_ms, parse_iso_ms
 from krakenfutures.core.types import TradingState, normalize_symbol
@@ -50,7 +53,6 @@ from krakenfutures.errors import ConfigError
 if TYPE_CHECKING:
     from krakenfutures.client.async_ import AsyncClient
     from krakenfutures.core.rest.schema_account import Notification
-    from krakenfutures.core.rest.schema_market import Instrument, InstrumentStatus, Ticker
 
 log = logging.getLogger(__name__)
 
@@ -63,44 +65,6 @@ SOURCES = (INSTRUMENTS, TICKERS, STATUS, NOTIFICATIONS)
 
 
 # ------------------------------------------------------------------------ wire rows -> flags
-
-
-def parse_instrument_flags(rows: Iterable[Instrument], ts_ms: int) -> dict[str, InstrumentFlags]:
-    """``/instruments`` rows as :class:`InstrumentFlags` keyed by normalised symbol."""
-    return {
-        normalize_symbol(row.symbol): InstrumentFlags(
-            normalize_symbol(row.symbol), bool(row.tradeable), bool(row.post_only), ts_ms
-        )
-        for row in rows
-    }
-
-
-def parse_ticker_flags(rows: Iterable[Ticker], ts_ms: int) -> dict[str, TickerFlags]:
-    """``/tickers`` rows as :class:`TickerFlags` keyed by normalised symbol (an absent flag is
-    false: Kraken sends both on every contract row)."""
-    return {
-        normalize_symbol(row.symbol): TickerFlags(
-            normalize_symbol(row.symbol), bool(row.suspended), bool(row.post_only), ts_ms
-        )
-        for row in rows
-    }
-
-
-def parse_status_flags(rows: Iterable[InstrumentStatus], ts_ms: int) -> dict[str, StatusFlags]:
-    """``/instruments/status`` rows as :class:`StatusFlags` keyed by normalised symbol. The
-    wire's ``tradeable`` field carries the symbol, so ``tradeable`` is always true here."""
-    return {
-        normalize_symbol(row.symbol): StatusFlags(
-            symbol=normalize_symbol(row.symbol),
-            tradeable=True,
-            dislocation=row.experiencing_dislocation,
-            dislocation_direction=row.price_dislocation_direction,
-            extreme_volatility=row.experiencing_extreme_volatility,
-            im_multiplier=Decimal(row.extreme_volatility_im_multiplier),
-            ts_ms=ts_ms,
-        )
-        for row in rows
-    }
 
 
 def parse_notices(rows: Iterable[Notification], ts_ms: int) -> tuple[MaintenanceNotice, ...]:
