@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import stat
@@ -385,10 +386,17 @@ from krakenfutures.oms.tracker import TrackedOrder
 from krakenfutures.oms.venue import FillRecord
 from krakenfutures.runtime.journal import Journal
 
-j = Journal(sys.argv[1])
-base = j.last_seq * 10
-i = 0
-while True:
+import asyncio
+
+async def main():
+  # "loop": inside an event loop with the SQLite copy put off, so the kill lands with
+  # records only in the write-ahead tail; "sync": no loop, every record copied at once.
+  j = Journal(sys.argv[1], flush_delay_s=3600.0)
+  base = j.last_seq * 10
+  i = 0
+  while True:
+    if sys.argv[2] == "loop":
+        await asyncio.sleep(0)
     i += 1
     n = base + i
     strategy = "ab"[n % 2]
@@ -403,13 +411,19 @@ while True:
         seq = j.record_funding(FundingPaid("PF_XBTUSD", D(n % 3 - 1) / 10, n, strategy, f"p{n}"), ts_ms=n)
     sys.stdout.write(f"{seq}\n")
     sys.stdout.flush()
+
+if sys.argv[2] == "loop":
+    asyncio.run(main())
+else:
+    # no running loop: drive the coroutine by hand (it never suspends in this mode)
+    main().send(None)
 """
 
 
-def _run_and_kill(path: Path, min_seq: int) -> int:
+def _run_and_kill(path: Path, min_seq: int, mode: str) -> int:
     """Start a writer, let it journal past ``min_seq``, SIGKILL it; the last seq it reported."""
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", CHILD, str(path), mode], stdout=subprocess.PIPE, text=True
     )
     try:
         assert child.stdout is not None
@@ -426,10 +440,13 @@ def _run_and_kill(path: Path, min_seq: int) -> int:
     return max([last, *(int(x) for x in out.split())])
 
 
-def test_kill_9_mid_write_leaves_a_gap_free_prefix_and_exact_positions(path: Path) -> None:
+@pytest.mark.parametrize("mode", ["sync", "loop"])
+def test_kill_9_mid_write_leaves_a_gap_free_prefix_and_exact_positions(
+    path: Path, mode: str
+) -> None:
     reported = 0
     for round_min in (200, 500):  # kill, restart on the same journal, kill again
-        reported = _run_and_kill(path, round_min)
+        reported = _run_and_kill(path, round_min, mode)
         with Journal(path) as j:
             records = list(j.iter_records())
             state = j.restore()
@@ -456,6 +473,61 @@ def test_kill_9_mid_write_leaves_a_gap_free_prefix_and_exact_positions(path: Pat
         )
         assert rebuild_positions(state, rebuilt).positions() == expected.positions()
     assert len(state.cli_ord_ids) == len(state.orders)
+
+
+def _copy_as_killed(src: Path, dst: Path) -> None:
+    """What a ``kill -9`` leaves: the files as they are (SQLite's WAL, the journal's tail)."""
+    for suffix in ("", "-wal", "-tail"):
+        if Path(f"{src}{suffix}").exists():
+            shutil.copyfile(f"{src}{suffix}", f"{dst}{suffix}")
+
+
+async def test_records_only_in_the_tail_survive_and_fold_into_sqlite(tmp_path: Path) -> None:
+    src, dst = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
+    j = Journal(src, flush_delay_s=3600.0)
+    j.record_meta("run_start", ts_ms=1)
+    j.flush()
+    seqs = [j.record_meta(f"m{i}", {"i": i}, ts_ms=i) for i in range(2, 40)]
+    assert seqs == list(range(2, 40))
+    assert Path(f"{src}-tail").stat().st_size > 0  # the 38 records live only in the tail
+    _copy_as_killed(src, dst)
+    with Journal(dst) as again:
+        names = [r.key for r in again.iter_records()]
+        assert names == ["run_start", *(f"m{i}" for i in range(2, 40))]
+        assert again.last_seq == 39
+        assert Path(f"{dst}-tail").stat().st_size == 0  # folded in, tail emptied
+        assert again.record_meta("after", ts_ms=50) == 40  # seq continues without a hole
+    j.close()
+
+
+def test_a_torn_last_tail_line_is_dropped_and_the_rest_kept(tmp_path: Path) -> None:
+    src = tmp_path / "a.sqlite"
+    with Journal(src) as j:
+        j.record_meta("kept", ts_ms=1)
+    tail = Path(f"{src}-tail")
+    tail.write_bytes(b'[2,2,"meta",null,"also",{}]\n[3,3,"meta",null,"to')  # power cut
+    with Journal(src) as j:
+        assert [r.key for r in j.iter_records()] == ["kept", "also"]
+        assert j.record_meta("next", ts_ms=4) == 3
+
+
+def test_a_tail_that_does_not_continue_the_journal_is_refused(tmp_path: Path) -> None:
+    src = tmp_path / "a.sqlite"
+    Journal(src).close()
+    Path(f"{src}-tail").write_bytes(b'[7,2,"meta",null,"x",{}]\n')
+    with pytest.raises(StateError, match=r"record 7 follows 0; the tail does not belong"):
+        Journal(src)
+    Path(f"{src}-tail").unlink()
+    with Journal(src) as j:  # moving it away opens the journal
+        assert j.last_seq == 0
+
+
+def test_power_durability_writes_no_tail(tmp_path: Path) -> None:
+    src = tmp_path / "a.sqlite"
+    with Journal(src, durability="power") as j:
+        j.record_meta("x", ts_ms=1)
+        assert not Path(f"{src}-tail").exists()
+        assert j.last_seq == 1
 
 
 # ------------------------------------------------------------------ files, versions, locks

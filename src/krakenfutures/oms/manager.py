@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from krakenfutures.core.events import FundingPaid
 from krakenfutures.core.orders import AmendIntent, CancelIntent, OrderIntent, OrderState
@@ -36,6 +36,7 @@ from krakenfutures.errors import (
     RateLimitError,
     StateError,
 )
+from krakenfutures.oms.eager import in_eager_step, start_eager
 from krakenfutures.oms.positions import PositionBook
 from krakenfutures.oms.tracker import OrderTracker, OrderUpdated, TrackedOrder
 from krakenfutures.oms.venue import FillRecord, OrderSnapshot, Venue
@@ -113,7 +114,8 @@ class OrderManager:
 
     ``clock_ms`` gives the time; ``gate(intent, strategy)`` re-approves an intent before an
     automatic resend (returning a reason string vetoes it); ``on_order``/``on_fill``/``on_error``
-    are called for every tracked change, booked fill and policy-relevant error.
+    are called for every tracked change, booked fill and policy-relevant error (never inside the
+    ``submit``/``amend``/``cancel`` call that caused them, even with ``eager_sends``).
     """
 
     def __init__(
@@ -131,6 +133,7 @@ class OrderManager:
         auto_resend: bool = True,
         max_resends: int = 5,
         sleep: Callable[[float], object] = asyncio.sleep,
+        eager_sends: bool = True,
     ) -> None:
         self.venue = venue
         self.tracker = tracker
@@ -144,6 +147,9 @@ class OrderManager:
         self.auto_resend = auto_resend
         self.max_resends = max_resends
         self._sleep = sleep
+        self.eager_sends = eager_sends
+        """Send each request within the ``submit``/``amend``/``cancel`` call (its bytes leave
+        before the call returns) instead of on the next event-loop turn."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._reconcile_lock = asyncio.Lock()
         self._reconcile_task: asyncio.Task[None] | None = None
@@ -162,7 +168,7 @@ class OrderManager:
         # One journal row: a submit request alone restores as the pending order it created
         # (the journal rebuilds it), so the order snapshot is not written twice on this path.
         self.recorder.record_request("submit", stamped, strategy=strategy, ts_ms=now)
-        self._spawn(self._send_submit(stamped, strategy))
+        self._spawn(self._send_submit(stamped, strategy), eager=True)
         return stamped
 
     def amend(
@@ -182,7 +188,7 @@ class OrderManager:
         )
         self.recorder.record_request("amend", request, strategy=order.strategy, ts_ms=now)
         self._record(self.tracker.get(cli_ord_id), now)
-        self._spawn(self._send_amend(request))
+        self._spawn(self._send_amend(request), eager=True)
         return request
 
     def cancel(self, cli_ord_id: str) -> CancelIntent | None:
@@ -194,7 +200,7 @@ class OrderManager:
         self._record(order, now)
         if request is not None:
             self.recorder.record_request("cancel", request, strategy=order.strategy, ts_ms=now)
-            self._spawn(self._send_cancel(request))
+            self._spawn(self._send_cancel(request), eager=True)
         return request
 
     def cancel_all(self, *, strategy: str | None = None, symbol: str | None = None) -> int:
@@ -322,12 +328,19 @@ class OrderManager:
         """Await one venue call; a failure goes through :meth:`_failed` and gives ``None``."""
         self.sent_requests += 1
         try:
-            return await request
+            result = await request
         except BaseException as exc:
+            if in_eager_step():  # failed before suspending: leave the strategy's stack first
+                await asyncio.sleep(0)
             self._failed(cli, strategy, exc)
             if isinstance(exc, asyncio.CancelledError):
                 raise
             return None
+        if in_eager_step():
+            # Answered without suspending (an in-process venue): the reply's events call
+            # strategy hooks, which must not run inside the strategy's own submit call.
+            await asyncio.sleep(0)
+        return result
 
     async def _send_submit(self, intent: OrderIntent, strategy: str) -> None:
         cli = intent.cli_ord_id
@@ -469,8 +482,15 @@ class OrderManager:
     def _record(self, order: TrackedOrder, now_ms: int) -> None:
         self.recorder.record_order(order, ts_ms=now_ms)
 
-    def _spawn(self, coro: object) -> None:
-        task = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None], *, eager: bool = False) -> None:
+        """Run ``coro`` as a tracked task; ``eager``: its first step (build, sign and hand the
+        request to the transport) now, on this stack (see :mod:`krakenfutures.oms.eager`)."""
+        if eager and self.eager_sends:
+            task = start_eager(coro)
+            if task.done():
+                return
+        else:
+            task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
