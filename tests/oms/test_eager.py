@@ -90,6 +90,23 @@ async def test_cancelling_the_task_cancels_the_coroutine_where_it_waits() -> Non
     assert forever.cancelled()
 
 
+async def test_a_cancel_before_the_task_ever_ran_reaches_the_coroutine() -> None:
+    cleaned: list[str] = []
+    forever = asyncio.get_running_loop().create_future()
+
+    async def waits() -> None:
+        try:
+            await forever
+        finally:
+            cleaned.append("finally")
+
+    task = start_eager(waits())
+    task.cancel()  # before the loop ran the task's first step
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert cleaned == ["finally"]
+
+
 async def test_timeouts_bound_in_the_first_step_cancel_the_eager_task_not_the_caller() -> None:
     async def slow() -> str:
         try:

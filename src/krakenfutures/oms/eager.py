@@ -41,10 +41,11 @@ def in_eager_step() -> bool:
 class _First:
     """What the first step left: the awaitable it suspended on, or its outcome."""
 
-    __slots__ = ("error", "finished", "result", "yielded")
+    __slots__ = ("driven", "error", "finished", "result", "yielded")
 
     def __init__(self) -> None:
         self.yielded: Any = None
+        self.driven = False  # the driver took over (else a cancel came before its first step)
         self.finished = False
         self.result: Any = None
         self.error: BaseException | None = None
@@ -57,6 +58,7 @@ def _bare_yield() -> Generator[None, None, None]:
 
 async def _drive(coro: Coroutine[Any, Any, _T], first: _First) -> _T:
     """Resume ``coro`` after its eager first step, as a task's ``__step`` would."""
+    first.driven = True
     if first.finished:
         if first.error is not None:
             raise first.error
@@ -103,7 +105,23 @@ def _start_311(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, _T]) -
             current.pop(loop, None)
         else:
             current[loop] = previous
+    if not first.finished:
+        task.add_done_callback(lambda done: _cancelled_early(done, coro, first))
     return task
+
+
+def _cancelled_early(
+    task: asyncio.Task[Any], coro: Coroutine[Any, Any, Any], first: _First
+) -> None:
+    """A task cancelled before its driver ran never resumed ``coro``: deliver the cancellation
+    to the coroutine where it waits (its ``finally`` blocks run), as a task would have."""
+    if first.driven or not task.cancelled():
+        return
+    try:
+        coro.throw(asyncio.CancelledError())
+    except BaseException:  # StopIteration, the CancelledError, or its own error: it is done
+        return
+    coro.close()  # it ignored the cancellation and waits again: nobody will resume it
 
 
 def _start_312(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, _T]) -> asyncio.Task[_T]:
