@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from krakenfutures.core.uws.book import ChecksumMismatch, UwsBook
-from krakenfutures.core.uws.checksum import book_checksum
+from krakenfutures.core.uws.checksum import book_checksum, checksum_of
 from krakenfutures.core.uws.classify import classify
 from krakenfutures.core.uws.schema_channels import BookData, BookLevel, BookMessage
 from krakenfutures.errors import ValidationError
@@ -193,6 +193,7 @@ def test_random_streams_match_the_model(
             return
         assert result is None
         assert book.book.levels() == model.top()
+        assert book.checksum() == checksum_of(book.book) == crc  # the cached texts agree
 
 
 def test_wire_numbers_survive_decoding_for_the_checksum() -> None:
