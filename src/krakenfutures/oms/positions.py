@@ -99,6 +99,9 @@ class PositionBook:
 
     def __init__(self) -> None:
         self._positions: dict[tuple[str, str], PositionPnl] = {}
+        # Flat positions handed out for never-traded pairs, made once: the risk rules ask for
+        # the position before every order (immutable, so sharing them is safe).
+        self._flat: dict[tuple[str, str], PositionPnl] = {}
         self._fill_ids: set[str] = set()
         self._funding_keys: set[tuple[str, ...]] = set()
 
@@ -172,8 +175,16 @@ class PositionBook:
 
     def get(self, strategy: str, symbol: str) -> PositionPnl:
         """The position of ``strategy`` in ``symbol`` (a flat zero one if never traded)."""
+        key = (strategy, symbol)
+        found = self._positions.get(key) or self._flat.get(key)
+        if found is not None:
+            return found
         symbol = normalize_symbol(symbol)
-        return self._positions.get((strategy, symbol)) or PositionPnl(strategy, symbol)
+        key = (strategy, symbol)
+        found = self._positions.get(key)
+        if found is None:
+            found = self._flat.setdefault(key, PositionPnl(strategy, symbol))
+        return found
 
     def positions(self, *, strategy: str | None = None) -> tuple[PositionPnl, ...]:
         """Every booked position (of one ``strategy`` if given), in booking order."""

@@ -563,9 +563,10 @@ class LiveVenue:
         # ``client.call`` with the params struct: what ``client.send_order(**kwargs)`` does,
         # without building and unpacking a keyword dict on every order.
         params = send_order_params(intent, trigger_signal=self.trigger_signal)
-        reply = await _unknown_if_unreadable(
-            self.client.call(_SEND_ORDER, params), "sendorder", intent.cli_ord_id
-        )
+        try:  # what _unknown_if_unreadable does, without a coroutine more on every order
+            reply = await self.client.call(_SEND_ORDER, params)
+        except RemoteProtocolError as exc:
+            raise _unreadable("sendorder", intent.cli_ord_id, exc) from exc
         if reply.status == "wouldProcessAfterSpecifiedTime":
             raise TimeoutError_(
                 f"sendorder {intent.cli_ord_id or '(no cli_ord_id)'} reached the exchange after "
@@ -700,10 +701,14 @@ async def _unknown_if_unreadable(call: Awaitable[Any], what: str, cli_ord_id: st
     try:
         return await call
     except RemoteProtocolError as exc:
-        raise TransportError(
-            f"{what} {cli_ord_id or ''}: the reply could not be read ({exc}); the request may "
-            "have been carried out: reconcile"
-        ) from exc
+        raise _unreadable(what, cli_ord_id, exc) from exc
+
+
+def _unreadable(what: str, cli_ord_id: str, exc: Exception) -> TransportError:
+    return TransportError(
+        f"{what} {cli_ord_id or ''}: the reply could not be read ({exc}); the request may "
+        "have been carried out: reconcile"
+    )
 
 
 __all__ = [
