@@ -250,7 +250,14 @@ def test_watch_unknown_symbol_over_uws_is_a_usage_error(run: Any) -> None:
     assert "refused" in result.stderr
 
 
-def test_watch_positions_says_it_is_legacy_only_for_now(run: Any) -> None:
-    # The uws positions channel is not simulated yet: the view refuses instead of sitting empty.
-    result = run("watch", "--dialect", "unified", "positions", "--seconds", "0.3")
-    assert result.exit_code == ExitCode.USAGE and "--dialect legacy" in result.stderr
+def test_watch_positions_over_uws_shows_what_legacy_shows(run: Any) -> None:
+    def rows(*dialect: str) -> dict[str, tuple[Decimal, Decimal]]:
+        result = run("watch", *dialect, "positions", "--seconds", "0.5", "--json")
+        assert result.exit_code == 0, result.stderr
+        events = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+        first = next(e for e in events if e["kind"] == "open_positions")
+        return {
+            p["symbol"]: (Decimal(p["qty"]), Decimal(p["entry_price"])) for p in first["positions"]
+        }
+
+    assert rows("--dialect", "unified") == rows("--dialect", "legacy")

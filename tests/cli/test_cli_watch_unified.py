@@ -1,6 +1,6 @@
 """`kf watch orders|fills|positions --dialect unified` against the simulator over loopback:
-orders and fills placed over legacy REST show up on the Unified WebSocket views (one account,
-two dialects), in the legacy views' shapes."""
+orders, fills and the position they made, placed over legacy REST, show up on the Unified
+WebSocket views (one account, two dialects), in the legacy views' shapes."""
 
 from __future__ import annotations
 
@@ -110,13 +110,18 @@ def test_a_fill_is_in_the_unified_fills_view(run: Any, sim: Any) -> None:
 
 
 def test_unified_watch_needs_a_spot_key(run: Any) -> None:
-    for view in ("orders", "fills"):
+    for view in ("orders", "fills", "positions"):
         result = run(view, "--seconds", "0.3", spot=False)
         assert result.exit_code == ExitCode.CONFIG, result.stderr
         assert "KRAKEN_SPOT_API_KEY" in result.stderr
 
 
-def test_unified_positions_is_refused_with_a_reason(run: Any) -> None:
-    result = run("positions", "--seconds", "0.3")
-    assert result.exit_code == ExitCode.USAGE
-    assert "--dialect legacy" in result.stderr and "positions channel" in result.stderr
+def test_the_position_from_the_fill_is_in_the_unified_positions_view(run: Any, sim: Any) -> None:
+    events = _lines(run("positions", "--seconds", "0.5", "--json"))
+    first = next(e for e in events if e["kind"] == "open_positions")
+    (position,) = first["positions"]
+    assert position["symbol"] == SYMBOL and Decimal(position["qty"]) == Decimal("0.01")
+    assert Decimal(position["entry_price"]) == sim.fill_price
+    table = run("positions", "--seconds", "0.5")
+    assert table.exit_code == 0, table.stderr
+    assert "Positions (1)" in table.stdout and SYMBOL in table.stdout and "0.01" in table.stdout

@@ -230,7 +230,8 @@ async def test_fills_balances_and_positions_from_the_private_channels(
     assert not fill.maker and fill.fee > 0
     [status] = await venue.order_status(["uws-f"])
     assert status.state is OrderState.FILLED
-    assert await venue.positions() == []  # no positions channel on the simulator, no fallback
+    [position] = await venue.positions()  # from the uws positions channel (no fallback set)
+    assert (position.symbol, position.qty, position.entry_price) == (SYMBOL, D("0.002"), price)
     balances = {b.currency: b for b in await venue.balances()}
     assert balances and all(b.balance == b.available for b in balances.values())
 

@@ -2,15 +2,19 @@
 
 One private uws connection (Spot key, see :mod:`~krakenfutures.cli.uws_cli`), read by its
 :class:`~krakenfutures.runtime.unified_market.PrivateStream`, whose ``executions`` channel
-mirrors open orders and fills. The domain records it passes on are mapped into the shapes the
+mirrors open orders and fills and whose ``positions`` channel mirrors positions. The domain records it passes on are mapped into the shapes the
 legacy views print (:class:`~krakenfutures.client.mirrors.MirrorOrder`,
 :class:`~krakenfutures.client.mirrors.MirrorFill`), so the tables and lines look the same; with
 ``--json`` the lines are ``open_orders_snapshot`` (``orders``) once the executions snapshot is
 in (and again after a reconnect), ``open_orders`` (``order``, ``is_cancel``, ``reason``) per
 change and ``fills`` (``fills``) per batch of new fills, with the mirror's field names.
 
-Positions are not offered: the ``positions`` channel is not served everywhere uws is (the
-simulator does not serve it), and a view that silently stays empty would lie.
+``kf watch positions`` reads the same stream's ``positions`` channel (snapshot, then one update
+per changed position, ``size`` 0 when flat) into the legacy view's
+:class:`~krakenfutures.client.mirrors.MirrorPosition` (``symbol``, signed ``qty``,
+``entry_price``): the same table, and with ``--json`` an ``open_positions`` line (``positions``,
+every open position, flat ones left out) once the snapshot is in, again after every change and
+after a reconnect. A server that refuses the channel is an error (exit 5), not an empty view.
 """
 
 from __future__ import annotations
@@ -198,17 +202,81 @@ def _note(as_json: bool, record: Any) -> None:
         click.echo(f"[reconnected] {record}", err=True)
 
 
-def refuse_positions() -> None:
-    """``kf watch positions --dialect unified``: refused (usage, exit 2); see the module
-    docstring for why."""
-    from krakenfutures.cli.common import ExitCode, KfError
+def mirror_position(record: Any) -> Any:
+    """A :class:`~krakenfutures.oms.venue.PositionRecord` as the legacy views'
+    ``MirrorPosition`` (signed ``qty``)."""
+    from krakenfutures.client.mirrors import MirrorPosition
 
-    raise KfError(
-        "kf watch positions does not speak the Unified WebSocket: its positions channel is not "
-        "served everywhere (not by kf sim), so the view could stay empty while you hold "
-        "positions; use --dialect legacy (the account is the same on both dialects)",
-        ExitCode.USAGE,
-    )
+    return MirrorPosition(symbol=record.symbol, qty=record.qty, entry_price=record.entry_price)
 
 
-__all__ = ["mirror_fill", "mirror_order", "refuse_positions", "watch_account"]
+def watch_positions(seconds: float | None, *, table: Callable[[Any], Any]) -> None:
+    """Follow the open positions over uws until ``--seconds`` or Ctrl-C; ``table(mirror)``
+    draws them (``mirror.positions`` by symbol, flat ones left out).
+
+    Raises:
+        CredentialsError: no Spot key (exit 3). TimeoutError_: no snapshot within ``--timeout``,
+        or the server did not deliver the ``positions`` channel (exit 5).
+    """
+    from krakenfutures.cli import uws_cli
+    from krakenfutures.cli.feedrun import LiveView, NoView, run_until_stopped
+    from krakenfutures.core.events import FeedReconnected
+    from krakenfutures.errors import TimeoutError_
+    from krakenfutures.oms.venue import PositionRecord
+    from krakenfutures.runtime.unified_market import private_stream
+
+    as_json = state().json
+    conn, spot = uws_cli.private_connection(reconnect=True)
+    timeout_s = state().timeout_s or 10.0
+
+    def positions_now() -> Any:
+        rows = {s: mirror_position(p) for s, p in stream.positions.items() if p.qty}
+        return SimpleNamespace(positions=rows)
+
+    def show_json() -> None:
+        rows = sorted(positions_now().positions.values(), key=lambda p: p.symbol)
+        _echo("open_positions", positions=rows)
+
+    async def main(stop: asyncio.Event) -> None:
+        queue = stream.listen()
+        try:
+            await stream.barrier(timeout_s)
+            if not stream.positions_live:
+                raise TimeoutError_(
+                    "the server did not deliver the uws positions channel (refused or no "
+                    "snapshot); use --dialect legacy for positions"
+                )
+            while not queue.empty():  # already in the mirror read below
+                queue.get_nowait()
+            resync = False
+            if as_json:
+                show_json()
+            with NoView() if as_json else LiveView() as live:
+                if not as_json:
+                    live.show(table(positions_now()))
+                async for batch in _batches(queue, stop):
+                    changed = False
+                    for record in batch:
+                        if isinstance(record, FeedReconnected):
+                            resync = True
+                            _note(as_json, record)
+                        elif isinstance(record, PositionRecord):
+                            changed = True
+                    if resync and stream.synced and stream.positions_live:
+                        resync, changed = False, True
+                    if as_json and changed and not resync:
+                        show_json()
+                    elif not as_json and live.due():
+                        live.show(table(positions_now()))
+                if not as_json:
+                    live.show(table(positions_now()))
+        finally:
+            stream.unlisten(queue)
+            await conn.aclose()
+            await spot.aclose()
+
+    stream = private_stream(conn)
+    run_until_stopped(main, seconds)
+
+
+__all__ = ["mirror_fill", "mirror_order", "mirror_position", "watch_account", "watch_positions"]

@@ -36,8 +36,8 @@ def watch() -> None:
     """Live WebSocket feeds: book ladder, trades, tickers, and your orders, fills, positions.
 
     ``--dialect unified`` (here or after the subcommand; env KRAKEN_FUTURES_DIALECT) reads the
-    Unified WebSocket instead of WebSocket v1 (``orders`` and ``fills`` need a Spot key there;
-    ``positions`` is legacy only).
+    Unified WebSocket instead of WebSocket v1 (``orders``, ``fills`` and ``positions`` need a
+    Spot key there).
     """
 
 
@@ -269,7 +269,8 @@ def _watch_account(view: str, seconds: float | None) -> None:
         from krakenfutures.cli import uws_watch
 
         if view == "positions":
-            uws_watch.refuse_positions()
+            uws_watch.watch_positions(seconds, table=_positions_table)
+            return
         uws_watch.watch_account(view, seconds, table=_orders_table, fill_line=_fill_line)
         return
     as_json = state().json
@@ -336,8 +337,8 @@ def fills(seconds: float | None) -> None:
 @dialect_option
 @seconds_option
 def positions(seconds: float | None) -> None:
-    """Your open positions, live (private feed ``open_positions``; legacy dialect only: uws
-    ``positions`` is not served everywhere, so ``--dialect unified`` is refused)."""
+    """Your open positions, live (private feed ``open_positions``; with ``--dialect unified``
+    the uws ``positions`` channel, Spot key)."""
     _watch_account("positions", seconds)
 
 

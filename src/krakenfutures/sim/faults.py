@@ -3,7 +3,9 @@
 Counters (``*_next``) fire on the next N matching requests (``ws_*``: book deltas or
 connections), deterministically; rates fire at random from the simulator's seeded RNG. Set from
 ``sim.toml`` ``[faults]`` or ``kf sim ctl faults``. ``uws_*`` knobs act on the Unified WebSocket
-endpoints (``uws_status``: a forced ``status`` ``system`` value, empty for the real one).
+endpoints (``uws_status``: a forced ``status`` ``system`` value, empty for the real one;
+``uws_seq_skip_next``: the next N sequenced private updates skip one ``sequence`` number, so a
+client sees exactly N gaps).
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ class Faults:
     uws_drop_next: int = 0  # abort up to N open uws connections (oldest first), no close frame
     uws_checksum_break_next: int = 0  # the next N book messages carry a wrong checksum
     uws_drop_reply_next: int = 0  # execute the next N order methods, then never answer
+    # skip one ``sequence`` number on each of the next N updates of a sequence-checked private
+    # channel (executions, balances, ledgers by default), counted per recipient connection
+    uws_seq_skip_next: int = 0
     uws_status: str = ""  # forced status ``system``: online, maintenance, cancel_only, post_only
 
     def update(self, changes: dict[str, Any]) -> None:

@@ -20,10 +20,11 @@ Protocol (reference §3), our readings marked in :mod:`~krakenfutures.sim.uws_wi
   default 10), ``ticker``, ``trade`` (snapshot: 50 trades, oldest first), ``instrument``
   (snapshot ``{"assets": [], "pairs": [...]}``, updates when a trading state changes),
   ``executions`` (``snap_orders`` default true, ``snap_trades`` default false = last 50 fills,
-  ``order_status``) and ``balances``, the last two on ``/v2/private`` with a token. ``asset_class``
-  must be ``derivatives`` (required as documented, optional on ``trade``). ``status`` and
-  ``heartbeat`` are not subscribable; ``margin``, ``positions`` and ``ledgers`` are not
-  simulated yet (an error says so). Unknown symbols: ``Currency pair not supported <symbol>``.
+  ``order_status``), ``balances``, ``positions``, ``margin`` and ``ledgers``
+  (:mod:`~krakenfutures.sim.uws_account`), the account channels on ``/v2/private`` with a token.
+  ``asset_class`` must be ``derivatives`` (required as documented, optional on ``trade``,
+  ``balances`` and ``ledgers``). ``status`` and ``heartbeat`` are not subscribable. Unknown
+  symbols: ``Currency pair not supported <symbol>``.
 * ``heartbeat``: ``{"channel":"heartbeat"}`` once per ``heartbeat_ms`` of exchange time to a
   connection with a subscription that was sent nothing else in that period (on :meth:`tick`).
 * Private methods (:data:`~krakenfutures.sim.uws_orders.ORDER_METHODS`) only on
@@ -33,8 +34,9 @@ Protocol (reference §3), our readings marked in :mod:`~krakenfutures.sim.uws_wi
 
 Faults: ``uws_drop_next`` aborts the N oldest connections; ``uws_checksum_break_next`` corrupts
 book checksums; ``uws_drop_reply_next`` executes the next N order methods and never answers
-(``executions`` still reports them); ``uws_status`` forces the status. No idle timeout and no
-message-rate limit: neither is documented for uws.
+(``executions`` still reports them); ``uws_status`` forces the status; ``uws_seq_skip_next``
+makes the next N updates of a sequence-checked private channel skip one ``sequence`` number. No
+idle timeout and no message-rate limit: neither is documented for uws.
 
 Accepted order methods are passed to ``journal`` (the raw request and the account) so a
 ``--state`` restart can :meth:`~UwsHub.replay` them.
@@ -141,7 +143,7 @@ class UwsHub(UwsSubscriptions):
 
     def drain(self, conn_id: ConnId) -> list[bytes]:
         """Everything queued for this connection since the last drain, in order."""
-        if self._dirty_tickers:
+        if self._dirty_tickers or self._dirty_margin:
             self._flush()
         conn = self._conns.get(conn_id)
         if conn is None or not conn.queue:
@@ -155,7 +157,7 @@ class UwsHub(UwsSubscriptions):
     def tick(self, now_ms: int) -> list[ConnId]:
         """Periodic work: faults, tickers, status and instrument changes, heartbeats."""
         closing = self.apply_faults()
-        if self._dirty_tickers:
+        if self._dirty_tickers or self._dirty_margin:
             self._flush()
         if ("instrument", None) in self._index:
             states = self._trading_states()
@@ -246,6 +248,8 @@ class UwsHub(UwsSubscriptions):
             error = "EGeneral:Internal error (simulator bug, see its log)"
             replies = [w.reply(method, req_id, time_in, now_ms, error=error)]
         finally:
+            if self._dirty_margin:  # what the request moved goes after its answer
+                self._flush_margin()
             held, conn.capture = conn.capture, None
         return [w.encode(r) for r in replies] + held
 

@@ -17,6 +17,17 @@ and :class:`~krakenfutures.sim.uws.UwsHub` (which add subscriptions and requests
   ``order_status: false`` gets only ``new``/``trade``/``filled``/``canceled``.
 * ``AccountLogged``: a ``balances`` update for rows of a currency.
 
+``positions``, ``margin`` and ``ledgers`` are added by
+:class:`~krakenfutures.sim.uws_account.UwsAccountFeeds`.
+
+Sequences (:meth:`UwsFeeds._next_seq`) follow the
+:class:`~krakenfutures.core.uws.assumptions.UwsAssumptions` the hub serves: per channel (a
+snapshot is 1; without one the count goes on from the connection's last message of that
+channel, so a first subscription starts at 1) or, with ``SequenceScope.CONNECTION``, one counter
+per connection across the ``sequenced_channels`` (snapshots included). The
+``uws_seq_skip_next`` fault makes the next N updates of a sequence-checked channel skip one
+number (each unit used by one recipient connection).
+
 Frames produced while a connection's own request runs are held and returned after its reply
 (``capture``), so a client sees the ``add_order`` answer before the ``executions`` it caused.
 """
@@ -30,6 +41,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from krakenfutures.core.uws.assumptions import DEFAULT_ASSUMPTIONS, SequenceScope, UwsAssumptions
 from krakenfutures.sim import domain as d
 from krakenfutures.sim import uws_wire as w
 from krakenfutures.sim.engine import Exchange
@@ -55,11 +67,10 @@ class UwsConn:
     keys: set[tuple[str, str | None]] = field(default_factory=set)
     books: dict[str, int] = field(default_factory=dict)  # symbol -> depth
     grants: dict[str, TokenGrant] = field(default_factory=dict)  # tokens accepted here
-    exec_account: str | None = None
     exec_all_statuses: bool = True
-    exec_seq: int = 0
-    balances_account: str | None = None
-    balances_seq: int = 0
+    seqs: dict[str, int] = field(default_factory=dict)  # channel (or "*") -> last sequence
+    positions_margin: bool = False  # positions subscribed with_margin
+    margin_sent: dict[str, bytes] = field(default_factory=dict)  # margin type -> last frame
     last_beat_ms: int = 0
     sent: bool = False
     capture: list[bytes] | None = None
@@ -75,9 +86,11 @@ class UwsFeeds:
         faults: Faults | None,
         rng: random.Random | None,
         wire_symbol: Callable[[str], str],
+        assumptions: UwsAssumptions = DEFAULT_ASSUMPTIONS,
         max_queue: int = 200_000,
     ) -> None:
         self.exchange = exchange
+        self._assumptions = assumptions
         self.faults = faults if faults is not None else Faults()
         self._rng = rng if rng is not None else random.Random(0)
         self._wire = wire_symbol
@@ -127,7 +140,23 @@ class UwsFeeds:
     def _unindex(self, conn: UwsConn) -> None:
         for key in list(conn.keys):
             self._remove(conn, key)
-        conn.exec_account = conn.balances_account = None
+
+    def _next_seq(self, conn: UwsConn, channel: str, *, snapshot: bool = False) -> int:
+        """The ``sequence`` of ``conn``'s next ``channel`` message (see the module docstring);
+        ``snapshot`` restarts a per-channel count at 1."""
+        rules = self._assumptions
+        checked = channel in rules.sequenced_channels
+        shared = rules.sequence_scope is SequenceScope.CONNECTION and checked
+        key = "*" if shared else channel
+        if snapshot and not shared:
+            conn.seqs[key] = 1
+            return 1
+        seq = conn.seqs.get(key, 0) + 1
+        if not snapshot and checked and self.faults.uws_seq_skip_next > 0:
+            self.faults.uws_seq_skip_next -= 1
+            seq += 1  # the number in between is never sent
+        conn.seqs[key] = seq
+        return seq
 
     def _wake(self, conn: UwsConn) -> None:
         waker = self._wakers.get(conn.private)
@@ -274,8 +303,8 @@ class UwsFeeds:
             self._send_exec(self._conns[cid], [entry], "update")
 
     def _send_exec(self, conn: UwsConn, entries: list[dict[str, Any]], kind: str) -> None:
-        conn.exec_seq += 1
-        message = w.channel("executions", kind, entries, sequence=conn.exec_seq)
+        seq = self._next_seq(conn, "executions")
+        message = w.channel("executions", kind, entries, sequence=seq)
         self._push(conn, w.encode(message))
 
     def _on_log(self, event: d.AccountLogged) -> None:
@@ -287,8 +316,8 @@ class UwsFeeds:
             return
         for cid in list(subs):
             conn = self._conns[cid]
-            conn.balances_seq += 1
-            message = w.channel("balances", "update", [entry], sequence=conn.balances_seq)
+            seq = self._next_seq(conn, "balances")
+            message = w.channel("balances", "update", [entry], sequence=seq)
             self._push(conn, w.encode(message))
 
 

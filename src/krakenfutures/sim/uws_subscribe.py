@@ -14,23 +14,32 @@ from dataclasses import replace
 from typing import Any
 
 from krakenfutures.core.uws.assumptions import DEFAULT_ASSUMPTIONS, SymbolFormat, UwsAssumptions
+from krakenfutures.core.uws.schema import (
+    ALREADY_SUBSCRIBED_MARGIN,
+    ALREADY_SUBSCRIBED_POSITIONS,
+    MARGIN_SNAPSHOT_INVALID,
+)
 from krakenfutures.sim import uws_wire as w
 from krakenfutures.sim.engine import Exchange
 from krakenfutures.sim.faults import Faults
+from krakenfutures.sim.uws_account import UwsAccountFeeds
 from krakenfutures.sim.uws_auth import TokenGrant, TokenStore
 from krakenfutures.sim.uws_books import DEPTHS
-from krakenfutures.sim.uws_feeds import UwsConn, UwsFeeds
+from krakenfutures.sim.uws_feeds import UwsConn
 from krakenfutures.sim.uws_params import INVALID, UwsError, check_asset_class
 
 PRIVATE_PATH = "/v2/private"
 SNAPSHOT_TRADES = 50
 """Trades in a ``trade`` snapshot and fills in an ``executions`` ``snap_trades`` snapshot."""
 _MARKET = ("book", "ticker", "trade")
-_NOT_SIMULATED = ("margin", "positions", "ledgers")
+_ACCOUNT = ("executions", "balances", "positions", "margin", "ledgers")
+_ASSET_CLASS_OPTIONAL = ("trade", "balances", "ledgers")  # not in their documented params
+_ALREADY = {"positions": ALREADY_SUBSCRIBED_POSITIONS, "margin": ALREADY_SUBSCRIBED_MARGIN}
 
 
-class UwsSubscriptions(UwsFeeds):
-    """Subscribe/unsubscribe handling and the token gate, over :class:`UwsFeeds`."""
+class UwsSubscriptions(UwsAccountFeeds):
+    """Subscribe/unsubscribe handling and the token gate, over
+    :class:`~krakenfutures.sim.uws_account.UwsAccountFeeds`."""
 
     def __init__(
         self,
@@ -45,7 +54,12 @@ class UwsSubscriptions(UwsFeeds):
         self._assumptions = assumptions
         self._readings = (assumptions, replace(assumptions, symbol_format=SymbolFormat.PAIR))
         super().__init__(
-            exchange, faults=faults, rng=rng, wire_symbol=self.wire_symbol, max_queue=max_queue
+            exchange,
+            faults=faults,
+            rng=rng,
+            wire_symbol=self.wire_symbol,
+            assumptions=assumptions,
+            max_queue=max_queue,
         )
         self.tokens = tokens
 
@@ -105,12 +119,9 @@ class UwsSubscriptions(UwsFeeds):
         try:
             if channel in ("status", "heartbeat"):
                 raise UwsError(f"{INVALID}:the {channel} channel is sent without subscribing")
-            if channel in _NOT_SIMULATED:
-                raise UwsError(f"{INVALID}:the {channel} channel is not simulated yet")
-            if channel not in (*_MARKET, "instrument", "executions", "balances"):
+            if channel not in (*_MARKET, "instrument", *_ACCOUNT):
                 raise UwsError(f"{INVALID}:unknown channel {channel!r}")
-            if channel != "balances":
-                check_asset_class(params, required=channel != "trade")
+            check_asset_class(params, required=channel not in _ASSET_CLASS_OPTIONAL)
             if channel in _MARKET:
                 return self._market(conn, method, channel, params, error, ack)
             return self._single(conn, method, channel, params, now_ms, ack)
@@ -179,7 +190,7 @@ class UwsSubscriptions(UwsFeeds):
         now_ms: int,
         ack: Callable[[dict[str, Any]], dict[str, Any]],
     ) -> list[Any]:
-        """``instrument``, ``executions`` and ``balances``: one subscription per connection
+        """``instrument`` and the account channels: one subscription per connection
         (unsubscribing needs no token)."""
         if channel != "instrument" and not conn.private:
             raise UwsError(f"{INVALID}:the {channel} channel is served on {PRIVATE_PATH}")
@@ -192,7 +203,7 @@ class UwsSubscriptions(UwsFeeds):
         account = None if channel == "instrument" else self.grant(conn, params, now_ms).account
         key = (channel, account)
         if current is not None:
-            raise UwsError(f"Already subscribed to {channel} channel")
+            raise UwsError(_ALREADY.get(channel, f"Already subscribed to {channel} channel"))
         ex = self.exchange
         if channel == "instrument":
             self._add(conn, key)
@@ -200,15 +211,16 @@ class UwsSubscriptions(UwsFeeds):
             data = {"assets": [], "pairs": rows}
             return [ack({"snapshot": True}), w.channel("instrument", "snapshot", data)]
         assert account is not None
+        if channel in ("positions", "margin", "ledgers"):
+            return self._account_channel(conn, channel, key, params, ack)
         snapshot = params.get("snapshot", True) is not False
         self._add(conn, key)
         if channel == "balances":
-            # The snapshot is sequence 1; without it the first update is 1.
-            conn.balances_account, conn.balances_seq = account, int(snapshot)
+            if not snapshot:
+                return [ack({"snapshot": False})]
             rows = w.balance_rows(ex.account_state(account))
-            message = w.channel("balances", "snapshot", rows, sequence=1)
-            return [ack({"snapshot": snapshot}), *([message] if snapshot else [])]
-        conn.exec_account, conn.exec_seq = account, 1
+            seq = self._next_seq(conn, channel, snapshot=True)
+            return [ack({"snapshot": True}), w.channel("balances", "snapshot", rows, sequence=seq)]
         conn.exec_all_statuses = params.get("order_status", True) is not False
         entries = []
         if params.get("snap_orders", True) is not False:
@@ -221,8 +233,43 @@ class UwsSubscriptions(UwsFeeds):
                 entries.append(
                     w.trade_execution(fill, spec, self.wire_symbol(fill.symbol), None, None)
                 )
-        message = w.channel("executions", "snapshot", entries, sequence=1)
+        seq = self._next_seq(conn, channel, snapshot=True)
+        message = w.channel("executions", "snapshot", entries, sequence=seq)
         return [ack({"snapshot": True}), message]
+
+    def _account_channel(
+        self,
+        conn: UwsConn,
+        channel: str,
+        key: tuple[str, str | None],
+        params: dict[str, Any],
+        ack: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> list[Any]:
+        """``positions``, ``margin`` or ``ledgers`` for ``key``'s account (reference §4.10)."""
+        account = key[1]
+        assert account is not None
+        if channel == "margin":
+            if "snapshot" in params:
+                raise UwsError(MARGIN_SNAPSHOT_INVALID)
+            self._add(conn, key)
+            conn.margin_sent.clear()
+            return [ack({}), *self.margin_snapshot(conn, account)]
+        if channel == "ledgers":
+            snapshot = params.get("snapshot", False) is True  # documented: no snapshot
+            self._add(conn, key)
+            if not snapshot:
+                return [ack({"snapshot": False})]
+            return [ack({"snapshot": True}), self.ledgers_snapshot(conn, account)]
+        with_margin = params.get("with_margin", False) is True
+        if with_margin and params.get("snapshot") is True:
+            raise UwsError(f"{INVALID}:params.with_margin cannot be combined with params.snapshot")
+        snapshot = params.get("snapshot", not with_margin) is not False
+        conn.positions_margin = with_margin
+        self._add(conn, key)
+        result = {"snapshot": snapshot, **({"with_margin": True} if with_margin else {})}
+        if not snapshot:
+            return [ack(result)]
+        return [ack(result), self.positions_snapshot(conn, account)]
 
 
 __all__ = ["PRIVATE_PATH", "SNAPSHOT_TRADES", "UwsSubscriptions"]

@@ -252,20 +252,23 @@ def build_position(
     )
 
 
+def group_equity(state: d.AccountState, spec: InstrumentSpec) -> Decimal:
+    """The equity of the margin group ``spec`` trades in: the flex wallet's margin equity (USD)
+    or the inverse margin account's portfolio value (coin); 0 without that account."""
+    if spec.margin_account == FLEX:
+        return state.flex.margin_equity
+    wallet = state.margin_accounts.get(spec.margin_account)
+    return wallet.pv if wallet is not None else ZERO
+
+
 def build_open_positions(ex: Exchange, account: str, seq: int) -> OpenPositions:
     """The ``open_positions`` message (snapshot and updates alike): every open position."""
     state = ex.account_state(account)
     positions = []
     for pos in ex.positions(account):
         spec = ex.instrument(pos.symbol)
-        group = spec.margin_account
-        if group == FLEX:
-            equity = state.flex.margin_equity
-        else:
-            wallet = state.margin_accounts.get(group)
-            equity = wallet.pv if wallet is not None else ZERO
         index = ex.state.markets[pos.symbol].index_price
-        positions.append(build_position(pos, spec, index, equity))
+        positions.append(build_position(pos, spec, index, group_equity(state, spec)))
     return OpenPositions(
         account=account_uid(account), positions=positions, seq=seq, ts_ms=ex.now_ms
     )
@@ -403,4 +406,5 @@ __all__ = [
     "build_ticker",
     "build_ticker_lite",
     "build_trade",
+    "group_equity",
 ]

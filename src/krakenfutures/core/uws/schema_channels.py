@@ -224,7 +224,11 @@ class BalanceData(_Data, frozen=True, kw_only=True):
 
 
 class PositionEntry(_Data, frozen=True, kw_only=True):
-    """One derivatives position; ``size`` 0 reports a closed position (§4.10)."""
+    """One derivatives position; ``size`` 0 reports a closed position (§4.10).
+
+    ``unrealized_funding`` and the ``with_margin`` figures (``initial_margin``,
+    ``maintenance_margin``, ``effective_leverage``, ``return_on_equity``) are read under the
+    legacy ``open_positions`` names: the uws ``with_margin`` payload is a GAP (§9.8)."""
 
     symbol: str
     size: Decimal
@@ -232,6 +236,11 @@ class PositionEntry(_Data, frozen=True, kw_only=True):
     side: str | None = None
     mark_price: Decimal | None = None
     unrealized_pnl: Decimal | None = None
+    unrealized_funding: Decimal | None = None
+    initial_margin: Decimal | None = None
+    maintenance_margin: Decimal | None = None
+    effective_leverage: Decimal | None = None
+    return_on_equity: Decimal | None = None
     timestamp: str | None = None
 
 
@@ -246,7 +255,10 @@ class PositionsData(_Data, frozen=True, kw_only=True):
 
 class LedgerEntry(_Data, frozen=True, kw_only=True):
     """One change to one balance (a wallet's currency or a position's size); derivatives
-    entries add prices, realized PnL and funding (§4.10; exact names unconfirmed)."""
+    entries add the trade and mark price, the average entry prices before and after, realized
+    PnL and funding (§4.10; exact names unconfirmed, the legacy account log's are used). An
+    entry with ``asset`` changes a wallet balance; one with only ``symbol`` a position size
+    (``amount`` the size change, ``balance`` the new signed size)."""
 
     asset: str | None = None
     symbol: str | None = None
@@ -263,8 +275,11 @@ class LedgerEntry(_Data, frozen=True, kw_only=True):
     wallet_id: str | None = None
     trade_price: Decimal | None = None
     mark_price: Decimal | None = None
+    old_average_entry_price: Decimal | None = None
+    new_average_entry_price: Decimal | None = None
     realized_pnl: Decimal | None = None
     funding: Decimal | None = None
+    funding_rate: Decimal | None = None
 
 
 class _Message(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag_field="channel"):
