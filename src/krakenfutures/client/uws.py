@@ -34,6 +34,15 @@ What it does for you:
   (:meth:`AsyncUwsConnection.book`); a checksum mismatch yields
   :class:`~krakenfutures.core.uws.book.ChecksumMismatch`, resubscribes that symbol and yields
   :class:`UwsBookResynced` when the fresh snapshot is in.
+* **sequence gaps** on the private channels (:class:`~krakenfutures.core.uws.events.SequenceGap`,
+  yielded as it is): ``executions``, ``balances`` and ``positions`` (:data:`RESNAPSHOT_CHANNELS`)
+  are resubscribed like a broken book, so a fresh snapshot replaces the doubtful state (the
+  session takes it as the new sequence baseline), and :class:`UwsChannelResynced` follows that
+  snapshot. ``ledgers`` has no snapshot: its gap is only yielded, and the consumer rebuilds
+  from REST Ledgers (reference §3.4). A channel subscribed without a snapshot
+  (``snapshot=False``, ``snap_orders=False``) is not resubscribed either: nothing would replace
+  the state. With :attr:`~krakenfutures.core.uws.assumptions.SequenceScope.CONNECTION` one
+  counter spans the channels, so a gap resubscribes every subscribed one of them.
 
 The iterator yields channel messages as their structs
 (:mod:`krakenfutures.core.uws.schema_channels`), the session's events
@@ -55,17 +64,24 @@ from urllib.parse import urlsplit, urlunsplit
 from krakenfutures.client.events import Reconnected
 from krakenfutures.client.feed import Backoff, FrameHook
 from krakenfutures.core.book import OrderBook
-from krakenfutures.core.uws.assumptions import DEFAULT_ASSUMPTIONS, UwsAssumptions
+from krakenfutures.core.uws.assumptions import DEFAULT_ASSUMPTIONS, SequenceScope, UwsAssumptions
 from krakenfutures.core.uws.book import ChecksumMismatch, UwsBook
 from krakenfutures.core.uws.events import (
     Event,
     RequestFailed,
     RequestLost,
     RequestSucceeded,
+    SequenceGap,
     UwsReply,
 )
 from krakenfutures.core.uws.schema import ASSET_CLASS, PRIVATE_CHANNELS
-from krakenfutures.core.uws.schema_channels import BookData, BookMessage
+from krakenfutures.core.uws.schema_channels import (
+    BalancesMessage,
+    BookData,
+    BookMessage,
+    ExecutionsMessage,
+    PositionsMessage,
+)
 from krakenfutures.core.uws.session import UwsSession
 from krakenfutures.errors import (
     ConfigError,
@@ -95,7 +111,23 @@ class UwsBookResynced:
     symbol: str
 
 
-UwsEvent = Event | ChecksumMismatch | UwsBookResynced | Reconnected
+@dataclass(frozen=True, slots=True)
+class UwsChannelResynced:
+    """The fresh snapshot of ``channel``, resubscribed after ``gap``, has just been yielded:
+    state built from it replaces what the lost messages made doubtful (``gap`` is the first
+    :class:`~krakenfutures.core.uws.events.SequenceGap` that started the resync)."""
+
+    channel: str
+    gap: SequenceGap
+
+
+RESNAPSHOT_CHANNELS = ("executions", "balances", "positions")
+"""Sequenced channels whose gap is repaired by resubscribing (their snapshot replaces the
+state); ``ledgers`` has no snapshot, so its gap is left to the consumer (REST Ledgers)."""
+_SNAPSHOT_OPTION = {"executions": "snap_orders", "balances": "snapshot", "positions": "snapshot"}
+_RESNAPSHOT_TYPES = (ExecutionsMessage, BalancesMessage, PositionsMessage)
+
+UwsEvent = Event | ChecksumMismatch | UwsBookResynced | UwsChannelResynced | Reconnected
 """Everything ``async for event in connection`` yields."""
 
 
@@ -163,6 +195,7 @@ class AsyncUwsConnection:
         self._session = UwsSession(asset_class=asset_class, assumptions=assumptions)
         self._books: dict[str, UwsBook] | None = {} if books else None
         self._resyncing: set[str] = set()
+        self._gaps: dict[str, SequenceGap] = {}  # channel -> the gap its resubscribe repairs
         self._request_timeout_s = request_timeout_s
         self._stale_after_s = stale_after_s
         self._transport = (ping_interval_s, ping_timeout_s, open_timeout_s, compression)
@@ -219,6 +252,19 @@ class AsyncUwsConnection:
     def session(self) -> UwsSession:
         """The protocol state (subscriptions, open requests, heartbeats, status)."""
         return self._session
+
+    @property
+    def resyncing(self) -> frozenset[str]:
+        """Private channels resubscribed after a sequence gap whose snapshot is not in yet."""
+        return frozenset(self._gaps)
+
+    def quiet_s(self) -> float | None:
+        """Seconds since the last frame of the current connection; ``None`` while not
+        connected or before its first frame (a liveness probe for status consumers)."""
+        last = self._session.last_rx_ms
+        if self._conn is None or last is None:
+            return None
+        return max(self._now_ms() - last, 0) / 1000
 
     # -- books --------------------------------------------------------------------------------
 
@@ -417,7 +463,42 @@ class AsyncUwsConnection:
             elif isinstance(event, BookMessage) and self._books is not None:
                 for data in event.data:
                     self._apply_book(data, snapshot=event.is_snapshot)
+            elif isinstance(event, SequenceGap):
+                self._on_gap(event)
+            elif self._gaps and isinstance(event, _RESNAPSHOT_TYPES):
+                self._check_resynced(event)
         self._wakeup.set()
+
+    def gap_channels(self, gap: SequenceGap) -> tuple[str, ...]:
+        """The channels ``gap`` makes this connection resubscribe (see the module docstring):
+        empty for ``ledgers``, for a channel not wanted here or wanted without a snapshot."""
+        if self._assume.sequence_scope is SequenceScope.CHANNEL:
+            channels = [gap.channel]
+        else:  # one counter across channels: the lost message could be any of theirs
+            channels = [c for c in RESNAPSHOT_CHANNELS if c in self._assume.sequenced_channels]
+        wanted = {k[0] for k in self._session.desired}
+        return tuple(
+            c
+            for c in channels
+            if c in RESNAPSHOT_CHANNELS
+            and c in wanted
+            and self._session.options(c).get(_SNAPSHOT_OPTION[c], True) is not False
+        )
+
+    def _on_gap(self, gap: SequenceGap) -> None:
+        for channel in self.gap_channels(gap):
+            if channel not in self._gaps:  # else resubscribed already: its snapshot is coming
+                self._gaps[channel] = gap
+                self._session.resubscribe(channel)
+
+    def _check_resynced(self, message: Any) -> None:
+        # The channel's earlier snapshot came before any update (a gap needs updates), so the
+        # next snapshot is the resubscription's, whether or not its ack came first.
+        channel = str(message.__struct_config__.tag)
+        gap = self._gaps.get(channel)
+        if gap is not None and message.is_snapshot:
+            del self._gaps[channel]
+            self._events.append(UwsChannelResynced(channel, gap))
 
     def _apply_book(self, data: BookData, *, snapshot: bool) -> None:
         symbol = self._assume.from_wire_symbol(data.symbol)
@@ -440,6 +521,7 @@ class AsyncUwsConnection:
         for book in (self._books or {}).values():
             book.reset()
         self._resyncing.clear()
+        self._gaps.clear()  # the reconnect renews every snapshot (and says Reconnected)
         self._dispatch()
 
     async def _open(self) -> None:
@@ -524,11 +606,13 @@ class AsyncUwsConnection:
 __all__ = [
     "PRIVATE_PATH",
     "PUBLIC_PATH",
+    "RESNAPSHOT_CHANNELS",
     "UWS_PRIVATE_URL",
     "UWS_PUBLIC_URL",
     "AsyncUwsConnection",
     "TokenProvider",
     "UwsBookResynced",
+    "UwsChannelResynced",
     "UwsEvent",
     "uws_url_for",
 ]

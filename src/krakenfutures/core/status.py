@@ -24,6 +24,12 @@ Decisions, so the runtime and the simulator agree:
   rather than halting, and the risk layer sizes with the multiplier.
 * ``/instruments/status`` is optional; a stale status report is still applied (its
   restrictions are cautious) and its age is given as a reason.
+* **The uws engine status** (:class:`SystemFlags`, the Unified WebSocket ``status`` channel;
+  legacy REST ends on 2027-03-01) is optional too, but *not* applied when stale (it is the only
+  venue-wide input then): ``maintenance`` is MAINTENANCE (no orders, no cancels),
+  ``cancel_only`` is SUSPENDED (cancels only), ``post_only`` is POST_ONLY, ``online`` adds
+  nothing, any other value and a report older than ``max_age_ms`` are UNKNOWN. The uws inputs
+  are mapped onto these flags by :mod:`krakenfutures.core.uws.status`.
 
 ``can_open`` means orders that may take liquidity (market, IOC, crossing limits) are allowed;
 ``can_post`` means resting post-only orders are allowed. OPEN: both; POST_ONLY: post only;
@@ -39,7 +45,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from krakenfutures.core.types import TradingState, normalize_symbol
-from krakenfutures.errors import ConfigError
+from krakenfutures.errors import ConfigError, ConnectError, ExchangeError, NotFoundError
 
 if TYPE_CHECKING:
     from krakenfutures.core.rest.schema_market import Instrument, InstrumentStatus, Ticker
@@ -55,12 +61,34 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 @dataclass(frozen=True, slots=True)
 class InstrumentFlags:
-    """From ``/instruments``: whether ``symbol`` is ``tradeable`` and ``postOnly``, seen at ``ts_ms``."""
+    """From ``/instruments``: whether ``symbol`` is ``tradeable`` and ``postOnly``, seen at
+    ``ts_ms``. ``source`` names where the flags came from in the verdict's reasons (the uws
+    ``instrument`` channel's pair status is mapped onto the same flags)."""
 
     symbol: str
     tradeable: bool
     post_only: bool
     ts_ms: int
+    source: str = "instruments feed"
+
+
+@dataclass(frozen=True, slots=True)
+class SystemFlags:
+    """From the uws ``status`` channel: the engine-wide ``system`` value (``online``,
+    ``maintenance``, ``cancel_only``, ``post_only``), current as of ``ts_ms``."""
+
+    system: str
+    ts_ms: int
+
+
+UWS_SYSTEM_MEANINGS: Mapping[str, tuple[TradingState, str]] = {
+    "online": (TradingState.OPEN, "online"),
+    "post_only": (TradingState.POST_ONLY, "only post-only limit orders and cancels, no matching"),
+    "cancel_only": (TradingState.SUSPENDED, "cancels only, no new orders, no matching"),
+    "maintenance": (TradingState.MAINTENANCE, "no new orders and no cancels"),
+}
+"""uws ``status.system`` value -> the state it imposes on every symbol, and what it means
+(reference §3.5)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +211,7 @@ def derive_trading_state(
     status: StatusFlags | None = None,
     notices: Sequence[MaintenanceNotice] = (),
     max_age_ms: int = DEFAULT_MAX_AGE_MS,
+    system: SystemFlags | None = None,
 ) -> StateVerdict:
     """Fold the feeds for ``symbol`` into one :class:`StateVerdict` (rules in the module doc).
 
@@ -211,9 +240,9 @@ def derive_trading_state(
 
     if instrument is not None:
         if not instrument.tradeable:
-            suspended.append("instruments feed says not tradeable")
+            suspended.append(f"{instrument.source} says not tradeable")
         if instrument.post_only:
-            post_only.append("instruments feed says post-only")
+            post_only.append(f"{instrument.source} says post-only")
     if ticker is not None:
         if ticker.suspended:
             suspended.append("ticker says suspended")
@@ -246,6 +275,8 @@ def derive_trading_state(
 
     maintenance, maintenance_info = _maintenance(notices, now_ms)
     info.extend(maintenance_info)
+    if system is not None:
+        _apply_system(system, now_ms, max_age_ms, unknown, maintenance, suspended, post_only)
 
     if unknown:
         state = TradingState.UNKNOWN
@@ -264,6 +295,36 @@ def derive_trading_state(
         can_open=state is TradingState.OPEN,
         can_post=state in (TradingState.OPEN, TradingState.POST_ONLY),
     )
+
+
+def _apply_system(
+    system: SystemFlags,
+    now_ms: int,
+    max_age_ms: int,
+    unknown: list[str],
+    maintenance: list[str],
+    suspended: list[str],
+    post_only: list[str],
+) -> None:
+    """Add the reason the uws engine status gives to the list of the state it imposes."""
+    age = now_ms - system.ts_ms
+    if age > max_age_ms:
+        unknown.append(f"uws status is {_seconds(age)} old (max {_seconds(max_age_ms)})")
+        return
+    value = system.system.strip().lower()
+    meaning = UWS_SYSTEM_MEANINGS.get(value)
+    if meaning is None:
+        unknown.append(f"uws status says system {system.system!r}, a value we do not know")
+        return
+    state, text = meaning
+    reason = f"uws status says system {value}: {text}"
+    target = {
+        TradingState.MAINTENANCE: maintenance,
+        TradingState.SUSPENDED: suspended,
+        TradingState.POST_ONLY: post_only,
+    }.get(state)
+    if target is not None:
+        target.append(reason)
 
 
 def derive_all(
@@ -347,15 +408,33 @@ def parse_status_flags(rows: Iterable[InstrumentStatus], ts_ms: int) -> dict[str
     }
 
 
+GONE_HTTP_STATUSES = frozenset({404, 410})
+"""HTTP statuses that say an endpoint no longer exists (legacy REST ends on 2027-03-01)."""
+
+
+def check_endpoint_gone(error: BaseException) -> bool:
+    """Whether a failed fetch says the endpoint is *gone* rather than briefly failing: HTTP
+    404/410 (:class:`~krakenfutures.errors.NotFoundError` included) or a connection that could
+    not be opened (:class:`~krakenfutures.errors.ConnectError`: refused, no such host). 5xx,
+    ``Unavailable``, timeouts and rate limits are outages, not an end. Never raises."""
+    if isinstance(error, ConnectError | NotFoundError):
+        return True
+    return isinstance(error, ExchangeError) and error.http_status in GONE_HTTP_STATUSES
+
+
 __all__ = [
     "DEFAULT_MAINTENANCE_MINUTES",
     "DEFAULT_MAX_AGE_MS",
+    "GONE_HTTP_STATUSES",
+    "UWS_SYSTEM_MEANINGS",
     "InstrumentFlags",
     "MaintenanceNotice",
     "StateVerdict",
     "StatusFlags",
+    "SystemFlags",
     "TickerFlags",
     "check_can_trade",
+    "check_endpoint_gone",
     "derive_all",
     "derive_trading_state",
     "parse_instrument_flags",

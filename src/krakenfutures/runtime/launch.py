@@ -162,6 +162,7 @@ async def build_node(
         now_ms=clock.now_ms,
         poll_s=config.monitor_poll_s,
         max_age_ms=int(DEFAULT_MAX_AGE_WALL_S * 1000 * clock.speed),
+        uws=closers[1] if config.dialect == "unified" else None,  # _unified's status watch
     )
     path = Path(
         journal_path or config.journal or default_journal_path(config.name, env, venue=config.env)
@@ -173,6 +174,7 @@ async def build_node(
         secrets.append(client.credentials.secret.reveal())
     journal = Journal(path, durability=config.durability, redact=secrets)
     router = AlertRouter([LogSink(), *sinks_from_config(config.alerts, env)], redact=secrets)
+    monitor.alerts = router  # told once if it leaves REST for the uws status channels
     node = Node(
         strategies,
         venue=venue,
@@ -216,13 +218,17 @@ def _unified(
     env: Mapping[str, str] | None,
 ) -> tuple[Any, Any, Any, tuple[Any, ...]]:
     """The uws venue and market source: a token per connection from Spot REST (the
-    simulator's own origin, or api.kraken.com for live), positions from legacy REST."""
+    simulator's own origin, or api.kraken.com for live), positions from legacy REST. The
+    closers also hold a ``UwsStatusWatch`` on a public socket of its own (second): the
+    trading-state monitor's source once the legacy REST status endpoints are gone (it
+    connects only then)."""
     from krakenfutures.client.spot_rest import AsyncSpotRest
     from krakenfutures.client.uws import AsyncUwsConnection, uws_url_for
     from krakenfutures.client.uws_token import TokenPolicy
     from krakenfutures.config import LIVE_BASE_URL, SPOT_LIVE_BASE_URL, load_spot_credentials
     from krakenfutures.runtime.unified_market import UnifiedMarket
     from krakenfutures.runtime.unified_venue import UnifiedVenue
+    from krakenfutures.runtime.uws_status import UwsStatusWatch
 
     creds = load_spot_credentials(spot_key, spot_secret, env=env)
     live = base_url.rstrip("/") == LIVE_BASE_URL.rstrip("/")
@@ -239,7 +245,8 @@ def _unified(
     public = AsyncUwsConnection(uws_url_for(origin))
     venue = UnifiedVenue(private, fallback=legacy)
     market = UnifiedMarket(public, private, symbols)
-    return venue, market, _Closing(public, private), (spot,)
+    status = UwsStatusWatch(AsyncUwsConnection(uws_url_for(origin)))
+    return venue, market, _Closing(public, private), (spot, status)
 
 
 class _Closing:

@@ -22,6 +22,23 @@ Fail-safe decisions (on top of the core's):
 
 Each change of a monitored symbol's state is a :class:`TradingStateChanged` carrying the
 verdict's reasons. Fetch failures are logged once per outage (and once on recovery).
+
+**After the legacy REST status endpoints are gone** (Kraken ends REST v3 on 2027-03-01): with a
+``uws`` :class:`~krakenfutures.runtime.uws_status.UwsStatusWatch` (the unified dialect), once
+:data:`GONE_POLLS` polls *in a row* had a fetch fail in a way that says the endpoint is gone
+(:func:`~krakenfutures.core.status.check_endpoint_gone`: HTTP 404/410 or the connection
+refused; 5xx, ``Unavailable``, timeouts and rate limits are outages and never switch), the
+monitor stops polling REST for good (for this process) and derives every state from the uws
+``status`` channel (engine ``system`` value and maintenance/emergency entries) and the
+``instrument`` channel (each pair's status), mapped onto the same core rules
+(:mod:`krakenfutures.core.uws.status`); WebSocket ticker flags still count. The switch is one
+warning log line and one alert (``alerts.publish``). Those inputs are current while the status
+socket is live (connected, ``status`` and the ``instrument`` snapshot received since its
+latest connect); each poll that finds it live refreshes them, so a dead socket ages them into
+UNKNOWN after ``max_age_ms`` like a failing REST source. Until the first complete uws data:
+UNKNOWN. What uws cannot tell (no price dislocation or extreme-volatility flags, no notice
+texts beyond the status entries): see docs/migration-uws.md. Without a watch (the legacy
+dialect) nothing switches: failing sources age into UNKNOWN as before.
 """
 
 from __future__ import annotations
@@ -40,7 +57,9 @@ from krakenfutures.core.status import (
     MaintenanceNotice,
     StateVerdict,
     StatusFlags,
+    SystemFlags,
     TickerFlags,
+    check_endpoint_gone,
     derive_trading_state,
     parse_instrument_flags,
     parse_status_flags,
@@ -48,11 +67,14 @@ from krakenfutures.core.status import (
 )
 from krakenfutures.core.timefmt import iso_ms, parse_iso_ms
 from krakenfutures.core.types import TradingState, normalize_symbol
+from krakenfutures.core.uws.status import parse_uws_notices, parse_uws_pair_flags
 from krakenfutures.errors import ConfigError
+from krakenfutures.signals.alerts import Alert, AlertKind, Severity
 
 if TYPE_CHECKING:
     from krakenfutures.client.async_ import AsyncClient
     from krakenfutures.core.rest.schema_account import Notification
+    from krakenfutures.runtime.uws_status import UwsStatusWatch
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +84,13 @@ STATUS = "instrument status"
 NOTIFICATIONS = "notifications"
 SOURCES = (INSTRUMENTS, TICKERS, STATUS, NOTIFICATIONS)
 """The REST sources of one poll, in the order they are fetched and reported."""
+GONE_POLLS = 3
+"""Polls in a row with a source gone (404/410/refused) before the switch to uws."""
+UWS_SOURCE = "uws status + instrument channels (legacy REST status endpoints gone)"
+UNSEEN_AFTER_SWITCH = (
+    "price dislocation and extreme volatility (/instruments/status), Kraken's notification "
+    "texts (/notifications; only the uws status channel's maintenance entries remain)"
+)
 
 
 # ------------------------------------------------------------------------ wire rows -> flags
@@ -117,7 +146,10 @@ class TradingStateMonitor:
     how old instruments, tickers and notifications may be before the state is UNKNOWN (it must
     exceed the polling interval, or the state would flap between polls); ``sleep`` the
     coroutine :meth:`run` waits with. :meth:`state` and :meth:`verdict` answer for any symbol;
-    events are emitted for ``symbols`` only. Raises :class:`ConfigError` for bad arguments.
+    events are emitted for ``symbols`` only. ``uws``: where to read the trading state once the
+    legacy REST status endpoints are gone (see the module docstring); ``alerts``: anything with
+    ``publish(Alert)`` (the alert router), told once when that switch happens. Raises
+    :class:`ConfigError` for bad arguments.
     """
 
     def __init__(
@@ -129,6 +161,8 @@ class TradingStateMonitor:
         poll_s: float = 10.0,
         max_age_ms: int = DEFAULT_MAX_AGE_MS,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        uws: UwsStatusWatch | None = None,
+        alerts: Any = None,
     ) -> None:
         self._symbols = tuple(dict.fromkeys(normalize_symbol(s) for s in symbols))
         if not self._symbols or not all(self._symbols):
@@ -155,6 +189,14 @@ class TradingStateMonitor:
         self._last = dict.fromkeys(self._symbols, TradingState.UNKNOWN)
         self._emit: Callable[[TradingStateChanged], None] | None = None
         self._state_cache: dict[str, tuple[int, TradingState]] = {}  # symbol -> (until, state)
+        self.alerts = alerts
+        self._uws = uws
+        self._gone_polls = 0  # polls in a row with a source gone
+        self.switched_ms: int | None = None
+        """When the monitor switched to the uws channels (``None``: still on REST)."""
+        self._uws_live_ms: int | None = None  # when the uws data was last known current
+        if uws is not None:
+            uws.on_change = self._on_uws_change
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -178,7 +220,15 @@ class TradingStateMonitor:
         self._state_cache[symbol] = (self._valid_until(key, now), state)
         return state
 
+    @property
+    def on_uws(self) -> bool:
+        """Whether the state now comes from the uws channels (after the switch)."""
+        return self.switched_ms is not None
+
     def _valid_until(self, symbol: str, now: int) -> int:
+        if self.on_uws:
+            until = (self._uws_live_ms if self._uws_live_ms is not None else now) + self._max_age_ms
+            return min(until, now + 1_000) if self._uws and self._uws.notices else until
         stamps = [self._fetched_ms.get(NOTIFICATIONS, now)]
         for held in (self._instruments.get(symbol), self._tickers.get(symbol)):
             if held is not None:
@@ -192,6 +242,8 @@ class TradingStateMonitor:
         """The full :class:`StateVerdict` of ``symbol`` at ``now_ms`` (default: the clock)."""
         now = self._now_ms() if now_ms is None else now_ms
         symbol = normalize_symbol(symbol)
+        if self.on_uws:
+            return self._uws_verdict(symbol, now)
         failing = tuple(f"{src} fetch failing {why}" for src, why in self._failing.items())
         missing = [src for src in SOURCES if src not in self._fetched_ms]
         if missing:
@@ -219,6 +271,34 @@ class TradingStateMonitor:
             return _unknown(symbol, (stale, *verdict.reasons, *failing))
         return dataclasses.replace(verdict, reasons=(*verdict.reasons, *failing))
 
+    def _uws_verdict(self, symbol: str, now: int) -> StateVerdict:
+        """The verdict from the uws channels (see the module docstring)."""
+        watch = self._uws
+        assert watch is not None
+        seen = self._uws_live_ms
+        if seen is None or watch.system is None:
+            return _unknown(symbol, (f"no complete uws status yet: {watch.why_not_live()}",))
+        if symbol not in watch.pairs:
+            return _unknown(
+                symbol, (f"{symbol} is not listed on the uws instrument channel: no such symbol",)
+            )
+        held = self._tickers.get(symbol)  # WebSocket ticker flags, if any came since the switch
+        verdict = derive_trading_state(
+            symbol,
+            now_ms=now,
+            instrument=parse_uws_pair_flags(symbol, watch.pairs[symbol], seen, watch.assumptions),
+            ticker=TickerFlags(
+                symbol, bool(held and held.suspended), bool(held and held.post_only), seen
+            ),
+            system=SystemFlags(watch.system, seen),
+            notices=parse_uws_notices(watch.notices, seen),  # no start: in effect while listed
+            max_age_ms=self._max_age_ms,
+        )
+        extra = [f"inputs: {UWS_SOURCE}"]
+        if not watch.live():
+            extra.insert(0, watch.why_not_live())
+        return dataclasses.replace(verdict, reasons=(*verdict.reasons, *extra))
+
     # ------------------------------------------------------------------------------ updating
 
     def apply_ticker(self, update: TickerUpdate) -> None:
@@ -239,7 +319,10 @@ class TradingStateMonitor:
 
     async def poll_once(self) -> list[TradingStateChanged]:
         """Fetch the four REST sources (concurrently), keep what answered, then
-        :meth:`evaluate`. A failing fetch keeps its old data; never raises for a fetch."""
+        :meth:`evaluate`. A failing fetch keeps its old data; never raises for a fetch.
+        After the switch to uws (module docstring): checks the status socket instead."""
+        if self.on_uws:
+            return await self._poll_uws()
         sent_ms = self._now_ms()
         client = self._client
         results = await asyncio.gather(
@@ -269,7 +352,66 @@ class TradingStateMonitor:
             )
         if recovered:
             log.info("trading-state fetch recovered: %s", ", ".join(recovered))
+        gone = [
+            f"{source} ({_describe(result)})"
+            for source, result in zip(SOURCES, results, strict=True)
+            if isinstance(result, Exception) and check_endpoint_gone(result)
+        ]
+        self._gone_polls = self._gone_polls + 1 if gone and self._uws is not None else 0
+        if self._gone_polls >= GONE_POLLS:
+            return await self._switch(gone)
         return self.evaluate(self._now_ms())
+
+    async def _switch(self, gone: list[str]) -> list[TradingStateChanged]:
+        """Leave REST for the uws channels, once (see the module docstring)."""
+        now = self._now_ms()
+        self.switched_ms = now
+        self._tickers = {}  # REST ticker flags would never refresh again; WS ones come anew
+        self._state_cache.clear()
+        text = (
+            f"trading-state monitor: legacy REST status endpoints gone on {GONE_POLLS} polls "
+            f"in a row ({'; '.join(gone)}); from now on the gate reads the {UWS_SOURCE}. "
+            f"No longer visible: {UNSEEN_AFTER_SWITCH}. Trading stays blocked (UNKNOWN) until "
+            "the uws status socket is live"
+        )
+        log.warning("%s", text)
+        if self.alerts is not None:
+            self.alerts.publish(
+                Alert(
+                    kind=AlertKind.TRADING_STATE,
+                    severity=Severity.WARNING,
+                    text=text,
+                    ts_ms=now,
+                    key="monitor:uws-switch",
+                )
+            )
+        return await self._poll_uws(wait=True)
+
+    async def _poll_uws(self, *, wait: bool = False) -> list[TradingStateChanged]:
+        watch = self._uws
+        assert watch is not None
+        checked_ms = self._now_ms()
+        if wait:
+            await watch.wait_live()
+        else:
+            await watch.start()
+        if watch.live():
+            self._uws_live_ms = max(self._uws_live_ms or checked_ms, checked_ms)
+            self._state_cache.clear()
+        return self.evaluate(self._now_ms())
+
+    def _on_uws_change(self) -> None:
+        """The watch received news: it is current now; re-derive and emit at once."""
+        if not self.on_uws:
+            return
+        assert self._uws is not None
+        now = self._now_ms()
+        if self._uws.live():
+            self._uws_live_ms = now
+        self._state_cache.clear()
+        if self._emit is not None:
+            for event in self.evaluate(now):
+                self._emit(event)
 
     def _install(self, source: str, rows: Sequence[Any], sent_ms: int) -> None:
         self._state_cache.clear()
@@ -321,6 +463,7 @@ def _unknown(symbol: str, reasons: tuple[str, ...]) -> StateVerdict:
 
 
 __all__ = [
+    "GONE_POLLS",
     "INSTRUMENTS",
     "NOTIFICATIONS",
     "SOURCES",

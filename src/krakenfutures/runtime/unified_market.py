@@ -12,6 +12,23 @@ Every message becomes the domain records a
 order snapshots, positions, balances, and :class:`FeedReconnected` after a reconnect of either
 socket so the node reconciles.
 
+**Sequence gaps** on the private socket: the connection resubscribes ``executions``/
+``balances``/``positions`` (:class:`~krakenfutures.client.uws.UwsChannelResynced` follows the
+fresh snapshot). A gap on ``executions`` marks the mirror out of sync at once (lookups wait
+for the fresh snapshot instead of answering from a mirror that may miss a cancel or a fill);
+the snapshot replaces the resting orders (an order it no longer lists is closed in the mirror
+as ``cancelled``/``gone``, or ``filled`` when a snapshot trade says so); then the listeners get
+a :class:`FeedReconnected` with ``attempt=0`` (no socket was lost) so the node reconciles the
+OMS with the new mirror under its usual rules (a resting order missing from the complete open
+orders becomes unknown and is looked up). Fills are keyed by ``fill_id``, so the ``snap_trades``
+part of the snapshot books nothing twice. A ``positions`` resync also ends in
+:class:`FeedReconnected`; a ``balances`` snapshot simply replaces the balances.
+
+An ``executions`` snapshot is read in two parts: its order entries are the resting orders; its
+``trade`` entries (``snap_trades``) give fills only. Merged naively, a trade of a resting
+partially filled order would count its fill twice (the order entry's ``cum_qty`` already holds
+it), and a trade of an order cancelled since would put that order back on the book.
+
 :class:`PrivateStream` (here because the market and the venue both read it) is the one reader
 of a private socket: it keeps the account mirror the venue's lookups answer from, and runs the
 *barrier* that makes those lookups exact (see :mod:`krakenfutures.runtime.unified_venue`).
@@ -21,27 +38,42 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
+import msgspec
+
 from krakenfutures.client.events import Reconnected
-from krakenfutures.client.uws import AsyncUwsConnection
-from krakenfutures.core.events import BookUpdated
+from krakenfutures.client.uws import AsyncUwsConnection, UwsChannelResynced
+from krakenfutures.core.events import BookUpdated, FeedReconnected
 from krakenfutures.core.orders import OrderState
 from krakenfutures.core.types import normalize_symbol
 from krakenfutures.core.uws.assumptions import DEFAULT_ASSUMPTIONS, UwsAssumptions
-from krakenfutures.core.uws.events import RequestFailed, RequestSucceeded, SubscribeFailed
-from krakenfutures.core.uws.schema_channels import ExecutionsMessage, PositionsMessage
+from krakenfutures.core.uws.events import (
+    RequestFailed,
+    RequestSucceeded,
+    SequenceGap,
+    SubscribeFailed,
+)
+from krakenfutures.core.uws.schema_channels import (
+    BalancesMessage,
+    ExecutionsMessage,
+    PositionsMessage,
+)
 from krakenfutures.errors import ConnectError, TimeoutError_
 from krakenfutures.oms.venue import BalanceRecord, FillRecord, OrderSnapshot, PositionRecord
 from krakenfutures.runtime.unified_feed import (
     UnifiedFeedTranslator,
     subscribe_private,
     subscribe_public,
+    translate,
 )
+
+log = logging.getLogger(__name__)
 
 _END = object()
 PING_TIMEOUT_S = 2.0
@@ -49,6 +81,7 @@ PING_TIMEOUT_S = 2.0
 _CLOSED_KEEP = 2_000
 _FILLS_KEEP = 10_000
 _RESTING = (OrderState.OPEN, OrderState.PARTIALLY_FILLED)
+_RECONCILE_AFTER_RESYNC = ("executions", "positions")
 
 
 class PrivateStream:
@@ -75,6 +108,9 @@ class PrivateStream:
         self.synced = False
         """Whether the ``executions`` snapshot of the current connection is in."""
         self.failure: BaseException | None = None
+        self.gaps = 0
+        """Sequence gaps seen on the private channels (each one resyncs its channel)."""
+        self._gap_at: dict[str, float] = {}  # channel -> when (now_s) its gap was seen
         self._now_s = now_s
         self._seen_req_id = 0
         self._changed = asyncio.Event()
@@ -157,21 +193,35 @@ class PrivateStream:
             self._changed.set()
 
     def _apply(self, event: object) -> None:
+        resynced: FeedReconnected | None = None
         if isinstance(event, RequestSucceeded | RequestFailed) and event.final:
             self._seen_req_id = max(self._seen_req_id, event.req_id)
         elif isinstance(event, Reconnected):
             self.synced = False
+            self._gap_at.clear()
+        elif isinstance(event, SequenceGap):
+            self._on_gap(event)
+        elif isinstance(event, UwsChannelResynced):
+            resynced = self._on_resynced(event)
         elif isinstance(event, SubscribeFailed) and event.channel == "positions":
             self.positions_live = False
         elif isinstance(event, ExecutionsMessage) and event.is_snapshot:
             self.synced = True
+        elif isinstance(event, BalancesMessage) and event.is_snapshot:
+            self.balances.clear()
         elif isinstance(event, PositionsMessage):
             if event.is_snapshot:
                 self.positions.clear()
             self.positions_live = True
         snapshot = isinstance(event, ExecutionsMessage) and event.is_snapshot
         before = dict(self.translator.orders) if snapshot else {}
-        records = self.translator(event)
+        if snapshot:
+            assert isinstance(event, ExecutionsMessage)
+            records, filled = self._snapshot(event)
+        else:
+            records, filled = self.translator(event), set()
+        if resynced is not None:
+            records = (*records, resynced)
         for record in records:
             if isinstance(record, OrderSnapshot):
                 if record.state in _RESTING:
@@ -187,14 +237,62 @@ class PrivateStream:
             elif isinstance(record, PositionRecord):
                 self.positions[record.symbol] = record
         if snapshot:
-            # Orders the new snapshot no longer lists ended while we were away.
+            # Orders the new snapshot no longer lists ended while we were away: filled if a
+            # snapshot trade says so, else cancelled (the OMS proves it through its lookups).
             for order_id, snap in before.items():
-                if order_id not in self.translator.orders and order_id not in self.closed:
+                if order_id in self.translator.orders:
+                    continue
+                if order_id in filled:
+                    self._close(snap, state=OrderState.FILLED)
+                elif order_id not in self.closed:
                     self._close(snap, state=OrderState.CANCELLED)
         for queue in self._listeners:
             for record in records:
                 queue.put_nowait(record)
         self._changed.set()
+
+    def _snapshot(self, msg: ExecutionsMessage) -> tuple[tuple[object, ...], set[str]]:
+        """An ``executions`` snapshot read in two parts (see the module docstring): the
+        records, and the ids of orders a snapshot trade reports ``filled``."""
+        orders = tuple(e for e in msg.data if e.exec_type != "trade")
+        trades = tuple(e for e in msg.data if e.exec_type == "trade")
+        records = list(self.translator(msgspec.structs.replace(msg, data=orders)))
+        t = self.translator
+        fill_records = translate(
+            msgspec.structs.replace(msg, data=trades),
+            known_orders=t.orders,
+            assumptions=t.assumptions,
+            fees=t.fees,
+            volume_30d_usd=t.volume_30d_usd,
+        )
+        records += [r for r in fill_records if isinstance(r, FillRecord)]
+        filled = {e.order_id for e in trades if e.order_id and e.order_status == "filled"}
+        return tuple(records), filled - set(t.orders)
+
+    def _on_gap(self, gap: SequenceGap) -> None:
+        self.gaps += 1
+        channels = self.conn.gap_channels(gap)
+        if "executions" in channels:
+            self.synced = False  # lookups wait for the fresh snapshot
+        for channel in channels:
+            self._gap_at.setdefault(channel, self._now_s())
+        log.warning(
+            "uws %s skipped from sequence %d to %d (messages lost): %s",
+            gap.channel,
+            gap.expected,
+            gap.got,
+            f"resubscribed {', '.join(channels)} for a fresh snapshot"
+            if channels
+            else "nothing to resubscribe (no snapshot to rebuild from); reconcile from REST",
+        )
+
+    def _on_resynced(self, event: UwsChannelResynced) -> FeedReconnected | None:
+        since = self._gap_at.pop(event.channel, None)
+        downtime_ms = int((self._now_s() - since) * 1000) if since is not None else 0
+        log.info("uws %s resynced from a fresh snapshot after its sequence gap", event.channel)
+        if event.channel not in _RECONCILE_AFTER_RESYNC:
+            return None
+        return FeedReconnected(downtime_ms=max(downtime_ms, 0), attempt=0)
 
     def _close(self, snap: OrderSnapshot, state: OrderState | None = None) -> None:
         if state is not None and snap.state in _RESTING:

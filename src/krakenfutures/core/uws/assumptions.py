@@ -31,6 +31,9 @@ position ``size`` sign (§4.10)  signed (short < 0)              as legacy ``ope
                                                                 a ``side`` field, if sent, wins
 maintenance entry keys (§3.5)  :data:`MAINTENANCE_KEYS`         the values are documented, the
                                                                 JSON key names were truncated
+pair without a ``status`` on   not tradeable                    fail safe: the field is Spot
+``instrument`` (§4.9)                                           v2's; whether derivatives pairs
+                                                                carry it is unconfirmed
 =============================  ===============================  =================================
 """
 
@@ -110,6 +113,8 @@ class UwsAssumptions:
         response_per_cancelled_id: ``cancel_order`` answers once per id (else once per request).
         cancel_after_asset_class: send ``asset_class`` with ``cancel_all_orders_after``.
         position_size_signed: ``positions`` ``size`` is negative for shorts.
+        untold_pair_status_tradeable: an ``instrument`` pair that carries no ``status`` is
+            taken as tradeable (else it is not: the trading-state gate stays shut for it).
     """
 
     symbol_format: SymbolFormat = SymbolFormat.NATIVE
@@ -124,6 +129,7 @@ class UwsAssumptions:
     response_per_cancelled_id: bool = True
     cancel_after_asset_class: bool = True
     position_size_signed: bool = True
+    untold_pair_status_tradeable: bool = False
 
     def to_wire_symbol(self, symbol: str) -> str:
         """The uws spelling of contract ``symbol``.

@@ -284,9 +284,11 @@ class UwsSession:
         self._send_subscriptions("unsubscribe", live, options)
 
     def resubscribe(self, channel: str, symbols: Iterable[str] | str | None = None) -> None:
-        """Ask again for a snapshot (after a checksum mismatch): unsubscribe what is confirmed
-        and subscribe again when the server acknowledges; a subscription still waiting for its
-        ack is left alone (its snapshot is on the way)."""
+        """Ask again for a snapshot (after a book checksum mismatch or a
+        :class:`~krakenfutures.core.uws.events.SequenceGap`): unsubscribe what is confirmed and
+        subscribe again when the server acknowledges; a subscription still waiting for its ack
+        is left alone (its snapshot is on the way). On a per-channel sequence the new snapshot
+        is the channel's new baseline (see :meth:`_check_sequence`)."""
         conn = self._conn
         if conn is None:
             return  # the next connected() subscribes afresh
@@ -466,6 +468,9 @@ class UwsSession:
                     self._events.append(parse_maintenance(kind, entry))
 
     def _check_sequence(self, channel: str, msg: Any) -> None:
+        """Report a :class:`SequenceGap` when ``msg.sequence`` is not the one expected. A
+        snapshot on a per-channel counter starts a new baseline (a resubscription may number
+        afresh); on a connection-wide counter it must continue like any message."""
         seq = msg.sequence
         conn = self._conn
         if seq is None or conn is None:
