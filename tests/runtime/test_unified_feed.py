@@ -329,6 +329,24 @@ def test_a_trade_without_cum_qty_adds_to_what_was_filled() -> None:
     assert translator.orders[OID].filled_qty == D("1.0")
 
 
+def test_a_snapshot_reads_its_trades_as_fills_only() -> None:
+    # The trade of a resting, partly filled order comes first in the list: it must not add its
+    # qty to the order's cum_qty again; the trade of an order since cancelled must not put that
+    # order back on the book.
+    translator = UnifiedFeedTranslator()
+    resting = trade_exec(exec_type="new", order_status="partially_filled", cum_qty=0.5)
+    gone = trade_exec(order_id="gone-1", cl_ord_id="bot-8", exec_id="f-gone", order_status="filled")
+    records = translator(msg("executions", "snapshot", [trade_exec(), gone, resting], sequence=1))
+    orders = [r for r in records if isinstance(r, OrderSnapshot)]
+    fills = [r for r in records if isinstance(r, FillRecord)]
+    assert [(o.order_id, o.filled_qty, o.state) for o in orders] == [
+        (OID, D("0.5"), OrderState.PARTIALLY_FILLED)
+    ]
+    assert sorted(f.fill_id for f in fills) == ["c14ee7cb", "f-gone"]
+    assert records.index(orders[0]) < min(records.index(f) for f in fills)  # orders first
+    assert set(translator.orders) == {OID}
+
+
 def test_a_fill_missing_its_essentials_is_not_invented() -> None:
     [order] = translate(msg("executions", "update", [trade_exec(last_price=None)]))
     assert isinstance(order, OrderSnapshot)

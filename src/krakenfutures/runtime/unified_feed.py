@@ -16,6 +16,8 @@ message                             records
 ``executions`` ``trade``            :class:`FillRecord` (``fill_id`` = ``exec_id``; fee from
                                     ``fees``, else ``fee_usd_equiv`` for USD-settled contracts,
                                     else estimated) then the order's :class:`OrderSnapshot`
+``executions`` snapshot             :class:`OrderSnapshot` per resting order, then a
+                                    :class:`FillRecord` per ``snap_trades`` trade (fills only)
 ``executions`` other                :class:`OrderSnapshot`: ``order_status`` (else
                                     ``exec_type``) -> open / partially_filled / filled /
                                     cancelled (also ``expired``) / rejected
@@ -274,12 +276,22 @@ def _executions(
     volume_30d_usd: Decimal,
 ) -> tuple[object, ...]:
     out: list[object] = []
-    for e in msg.data:
+    data = msg.data
+    snapshot = msg.is_snapshot
+    if snapshot:
+        # A snapshot is two lists in one: the resting orders, and (``snap_trades``) the last
+        # trades. A trade is a fill only: merged over a resting order it would count that
+        # order's fills twice, and a trade of an order cancelled since would put it back on
+        # the book. Orders first, so the trades find their order's details.
+        data = tuple(sorted(data, key=lambda e: e.exec_type == "trade"))
+    for e in data:
         last = known.get(e.order_id)
         if e.exec_type == "trade":
             fill = _fill(e, last, assumptions, fees, volume_30d_usd)
             if fill is not None:
                 out.append(fill)
+            if snapshot:
+                continue
         if not e.order_id:
             continue
         snap = _order(e, last, assumptions)

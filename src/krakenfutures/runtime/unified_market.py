@@ -45,8 +45,6 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
-import msgspec
-
 from krakenfutures.client.events import Reconnected
 from krakenfutures.client.uws import AsyncUwsConnection, UwsChannelResynced
 from krakenfutures.core.events import BookUpdated, FeedReconnected
@@ -70,7 +68,6 @@ from krakenfutures.runtime.unified_feed import (
     UnifiedFeedTranslator,
     subscribe_private,
     subscribe_public,
-    translate,
 )
 
 log = logging.getLogger(__name__)
@@ -254,20 +251,11 @@ class PrivateStream:
     def _snapshot(self, msg: ExecutionsMessage) -> tuple[tuple[object, ...], set[str]]:
         """An ``executions`` snapshot read in two parts (see the module docstring): the
         records, and the ids of orders a snapshot trade reports ``filled``."""
-        orders = tuple(e for e in msg.data if e.exec_type != "trade")
-        trades = tuple(e for e in msg.data if e.exec_type == "trade")
-        records = list(self.translator(msgspec.structs.replace(msg, data=orders)))
+        records = self.translator(msg)  # resting orders, then the trades as fills only
+        trades = [e for e in msg.data if e.exec_type == "trade"]
         t = self.translator
-        fill_records = translate(
-            msgspec.structs.replace(msg, data=trades),
-            known_orders=t.orders,
-            assumptions=t.assumptions,
-            fees=t.fees,
-            volume_30d_usd=t.volume_30d_usd,
-        )
-        records += [r for r in fill_records if isinstance(r, FillRecord)]
         filled = {e.order_id for e in trades if e.order_id and e.order_status == "filled"}
-        return tuple(records), filled - set(t.orders)
+        return records, filled - set(t.orders)
 
     def _on_gap(self, gap: SequenceGap) -> None:
         self.gaps += 1
