@@ -12,7 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from krakenfutures.client.events import Reconnected
-from krakenfutures.core.events import BookUpdated, FeedReconnected, TickerUpdate, TradeTick
+from krakenfutures.core.events import (
+    BookUpdated,
+    FeedReconnected,
+    FundingPaid,
+    TickerUpdate,
+    TradeTick,
+)
 from krakenfutures.core.orders import OrderState
 from krakenfutures.core.types import OrderType, Side
 from krakenfutures.core.uws.assumptions import SymbolFormat, UwsAssumptions
@@ -432,6 +438,31 @@ def test_balances_rows_with_a_balance() -> None:
         sequence=2,
     )
     assert translate(update) == (BalanceRecord("USD", D("998.75"), D("998.75")),)
+
+
+def test_ledgers_funding_entries_are_payments_with_the_account_log_ids() -> None:
+    funding = {
+        "ledger_id": "41",
+        "ref_id": "b7c1e0a2-booking",
+        "timestamp": T0,
+        "type": "funding",
+        "category": "funding rate change",
+        "asset": "USD",
+        "symbol": XBT,
+        "amount": -0.12,
+        "funding": -0.12,
+        "balance": 999.88,
+    }
+    no_ref = {**funding, "ref_id": None, "ledger_id": "42", "funding": None, "amount": 0.05}
+    trade = {**funding, "type": "trade", "ledger_id": "43"}
+    position_row = {k: v for k, v in funding.items() if k != "asset"}  # a size change
+    records = translate(
+        msg("ledgers", "update", [funding, no_ref, trade, position_row], sequence=3)
+    )
+    assert records == (
+        FundingPaid(XBT, D("0.12"), T0_MS, payment_id="b7c1e0a2-booking"),  # paid: > 0
+        FundingPaid(XBT, D("-0.05"), T0_MS, payment_id="account-log-42"),  # received
+    )
 
 
 def test_pair_spelling_maps_back_to_contract_symbols() -> None:

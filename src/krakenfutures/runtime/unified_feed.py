@@ -25,6 +25,8 @@ message                             records
                                     ``size`` 0 = flat); a snapshot also reports each of
                                     ``known_positions`` it no longer lists as flat
 ``balances``                        :class:`BalanceRecord` per row that carries a ``balance``
+``ledgers``                         :class:`FundingPaid` per ``funding`` wallet entry (paid > 0;
+                                    ``payment_id`` as the legacy account log's)
 client ``Reconnected``              :class:`FeedReconnected`
 ==================================  =============================================================
 
@@ -46,7 +48,13 @@ import msgspec
 
 from krakenfutures.client.events import Reconnected
 from krakenfutures.core.book import OrderBook
-from krakenfutures.core.events import BookUpdated, FeedReconnected, TickerUpdate, TradeTick
+from krakenfutures.core.events import (
+    BookUpdated,
+    FeedReconnected,
+    FundingPaid,
+    TickerUpdate,
+    TradeTick,
+)
 from krakenfutures.core.money import DEFAULT_FEE_SCHEDULE, FeeSchedule
 from krakenfutures.core.orders import OrderState
 from krakenfutures.core.types import OrderType, Side
@@ -58,6 +66,8 @@ from krakenfutures.core.uws.schema_channels import (
     BookMessage,
     Execution,
     ExecutionsMessage,
+    LedgerEntry,
+    LedgersMessage,
     PositionsMessage,
     TickerData,
     TickerMessage,
@@ -71,7 +81,7 @@ if TYPE_CHECKING:
     from krakenfutures.client.uws import AsyncUwsConnection
 
 ZERO = Decimal(0)
-PRIVATE_CHANNELS = ("executions", "positions", "balances")
+PRIVATE_CHANNELS = ("executions", "positions", "balances", "ledgers")
 """The private channels the runtime reads (:func:`subscribe_private`)."""
 PUBLIC_CHANNELS = ("book", "trade", "ticker")
 """The per-symbol public channels the runtime reads (:func:`subscribe_public`)."""
@@ -108,6 +118,7 @@ def subscribe_private(conn: AsyncUwsConnection) -> tuple[str, ...]:
     conn.subscribe("executions", snap_trades=True)
     conn.subscribe("positions")
     conn.subscribe("balances")
+    conn.subscribe("ledgers")  # funding payments (no snapshot: the channel has none)
     return PRIVATE_CHANNELS
 
 
@@ -172,6 +183,8 @@ def translate(
             for row in msg.data
             if row.balance is not None
         )
+    if isinstance(msg, LedgersMessage):
+        return tuple(p for p in (_funding(e, symbol_of) for e in msg.data) if p is not None)
     if isinstance(msg, Reconnected):
         return (FeedReconnected(downtime_ms=msg.downtime_ms, attempt=msg.attempt),)
     return ()
@@ -228,6 +241,23 @@ class UnifiedFeedTranslator:
 
 
 # ------------------------------------------------------------------------------- mapping
+
+
+def _funding(e: LedgerEntry, symbol_of: Callable[[str], str]) -> FundingPaid | None:
+    """A ``funding`` wallet entry as a payment (``amount`` > 0 paid, as from the legacy account
+    log); the id is the legacy one (``ref_id``, the booking uid, else the log id), so the same
+    payment seen through both dialects is booked once."""
+    if e.type != "funding" or not e.asset or not e.symbol:
+        return None
+    gained = e.funding if e.funding is not None else e.amount
+    if gained is None:
+        return None
+    return FundingPaid(
+        symbol=symbol_of(e.symbol),
+        amount=-gained,
+        ts_ms=parse_time_ms(e.timestamp) or 0,
+        payment_id=e.ref_id or (f"account-log-{e.ledger_id}" if e.ledger_id else None),
+    )
 
 
 def _trade(t: TradeData, symbol_of: Callable[[str], str]) -> TradeTick:

@@ -47,7 +47,7 @@ from typing import Any
 
 from krakenfutures.client.events import Reconnected
 from krakenfutures.client.uws import AsyncUwsConnection, UwsChannelResynced
-from krakenfutures.core.events import BookUpdated, FeedReconnected
+from krakenfutures.core.events import BookUpdated, FeedReconnected, FundingPaid
 from krakenfutures.core.orders import OrderState
 from krakenfutures.core.types import normalize_symbol
 from krakenfutures.core.uws.assumptions import DEFAULT_ASSUMPTIONS, UwsAssumptions
@@ -97,6 +97,8 @@ class PrivateStream:
         self.closed: OrderedDict[str, tuple[OrderSnapshot, float]] = OrderedDict()
         """Orders that left the book, by ``order_id``, with when (``now_s``) they did."""
         self.fills: OrderedDict[str, FillRecord] = OrderedDict()
+        self.funding: OrderedDict[str, FundingPaid] = OrderedDict()
+        """Funding payments from ``ledgers`` since this stream started, by payment id."""
         """Fills by ``fill_id``, in arrival order."""
         self.balances: dict[str, BalanceRecord] = {}
         self.positions: dict[str, PositionRecord] = {}
@@ -233,6 +235,10 @@ class PrivateStream:
                 self.balances[record.currency] = record
             elif isinstance(record, PositionRecord):
                 self.positions[record.symbol] = record
+            elif isinstance(record, FundingPaid):
+                self.funding[record.payment_id or f"{record.symbol}:{record.ts_ms}"] = record
+                while len(self.funding) > _FILLS_KEEP:
+                    self.funding.popitem(last=False)
         if snapshot:
             # Orders the new snapshot no longer lists ended while we were away: filled if a
             # snapshot trade says so, else cancelled (the OMS proves it through its lookups).
@@ -245,7 +251,8 @@ class PrivateStream:
                     self._close(snap, state=OrderState.CANCELLED)
         for queue in self._listeners:
             for record in records:
-                queue.put_nowait(record)
+                if type(record) is not FundingPaid:  # booked through venue.funding_payments
+                    queue.put_nowait(record)
         self._changed.set()
 
     def _snapshot(self, msg: ExecutionsMessage) -> tuple[tuple[object, ...], set[str]]:

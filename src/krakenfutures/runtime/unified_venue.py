@@ -37,16 +37,18 @@ not connected                          ``ConnectError``: nothing was sent
 ``ESession:*``/``EAPI:*``/permission   ``AuthenticationError``/``PermissionDeniedError``
 =====================================  ========================================================
 
-What uws does not give (reference §6, §9): ``positions`` is not served by the simulator (and
-its payload is unconfirmed on Kraken), so :meth:`UnifiedVenue.positions` asks ``fallback`` (a
-legacy :class:`~krakenfutures.runtime.live_venue.LiveVenue` while it exists) and otherwise
-returns what the channel gave: nothing. Fills go back only as far as the ``snap_trades``
-snapshot (last 50) plus what streamed since; ``balances`` carries no "available" figure, so
-``available`` equals ``balance``.
+What uws does not give (reference §6, §9): history. Fills go back only as far as the
+``snap_trades`` snapshot (last 50) plus what streamed since; funding payments only as far as
+this venue's start (``ledgers`` has no snapshot), so :meth:`UnifiedVenue.funding_payments` adds
+the legacy account log from ``fallback`` (a :class:`~krakenfutures.runtime.live_venue.LiveVenue`)
+while it exists. :meth:`UnifiedVenue.positions` reads the ``positions`` channel and asks the
+fallback only while that channel gave no data (its payload is unconfirmed on Kraken).
+``balances`` carries no "available" figure, so ``available`` equals ``balance``.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -66,6 +68,7 @@ from krakenfutures.core.uws.schema_orders import (
 from krakenfutures.errors import (
     AuthenticationError,
     ExchangeError,
+    KrakenFuturesError,
     PermissionDeniedError,
     RateLimitError,
     UnavailableError,
@@ -110,6 +113,9 @@ ORDER_ERRORS: tuple[tuple[str, str], ...] = (
 Kraken's derivatives texts are a gap (reference §3.6): these are the simulator's, in the
 documented ``E<Cat>:<Desc>`` style; any other ``EOrder:``/``EGeneral:Invalid`` is a refusal with
 the text as status."""
+
+
+log = logging.getLogger(__name__)
 
 
 def check_order_error(error: str, method: str) -> str | ExchangeError:
@@ -308,18 +314,34 @@ class UnifiedVenue:
 
     async def positions(self) -> list[PositionRecord]:
         """Net positions from the ``positions`` channel (flat ones left out). While it gave no
-        data (the simulator does not serve it), ``fallback.positions()`` if a fallback is set,
-        else an empty list: uws then has no source for positions."""
+        data, ``fallback.positions()`` if a fallback is set, else an empty list."""
         await self.stream.barrier(self.lookup_timeout_s)
         if not self.stream.positions_live and self.fallback is not None:
             return list(await self.fallback.positions())
         return [p for p in self.stream.positions.values() if p.qty]
 
     async def funding_payments(self, since_ms: int | None = None) -> list[FundingPaid]:
-        """Funding payments from the fallback venue (legacy account log): uws has no funding
-        history channel (``ledgers`` would carry them; not mapped yet). Empty without one."""
+        """Funding payments at or after ``since_ms``, oldest first: those the ``ledgers``
+        channel streamed since this venue started, plus the fallback's (the legacy account
+        log: history from before the start) while it answers. Both carry the account log's
+        payment ids, so a payment seen through both is listed once. After the legacy
+        switch-off the fallback fails and only the streamed payments remain."""
+        await self.stream.barrier(self.lookup_timeout_s)
+        found = {
+            p.payment_id or f"{p.symbol}:{p.ts_ms}": p
+            for p in self.stream.funding.values()
+            if since_ms is None or p.ts_ms >= since_ms
+        }
         source = getattr(self.fallback, "funding_payments", None)
-        return list(await source(since_ms=since_ms)) if source is not None else []
+        if source is not None:
+            try:
+                older = await source(since_ms=since_ms)
+            except KrakenFuturesError as exc:
+                log.debug("funding history from the legacy fallback unavailable (%s)", exc)
+            else:
+                for p in older:
+                    found.setdefault(p.payment_id or f"{p.symbol}:{p.ts_ms}", p)
+        return sorted(found.values(), key=lambda p: p.ts_ms)
 
     async def balances(self) -> list[BalanceRecord]:
         """Balances per currency from the ``balances`` channel (``available`` = ``balance``:
