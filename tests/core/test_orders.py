@@ -106,6 +106,7 @@ _ROWS: list[tuple[EventKind, tuple[OrderState, ...], OrderState | None]] = [
     (K.CANCEL_REFUSED_PF, (FI, CA, RE), None),
     (K.REPLY_LOST, (PN, PC, PA), UN),
     (K.REPLY_LOST, (FI, CA, RE), None),
+    (K.REPLY_LOST, (OP, PF, UN), None),  # the feed showed the outcome before the reply
     (K.DISAPPEARED, (OP, PF, PC, PA), UN),
     (K.DISAPPEARED, (UN, FI, CA, RE), None),
     (K.FOUND_OPEN, (PN, UN), OP),

@@ -196,6 +196,18 @@ def test_lost_reply_makes_unknown_and_asks_for_lookups():
     assert not t.may_resend(cli)
 
 
+def test_a_reply_lost_after_the_feed_showed_the_order_changes_nothing():
+    # uws/v1 feeds can show the order resting before the submit's reply, which is then lost
+    t = tracker()
+    cli = t.submit(order(), now_ms=T0).cli_ord_id
+    t.on_order_update(snap(cli, S.OPEN), now_ms=T0 + 5)
+    assert t.on_reply_lost(cli, now_ms=T0 + 100) is None
+    assert t.get(cli).state is S.OPEN and t.get(cli).unknown_since_ms is None
+    t.on_order_update(snap(cli, S.PARTIALLY_FILLED, filled="1"), now_ms=T0 + 150)
+    t.on_reply_lost(cli, now_ms=T0 + 200)  # (asks for the reported fill's lookup, as before)
+    assert t.get(cli).state is S.PARTIALLY_FILLED
+
+
 def test_reconcile_found_open():
     t = tracker()
     cli = submitted_and_lost(t)

@@ -37,6 +37,7 @@ from krakenfutures.runtime.node import Node
 from krakenfutures.runtime.unified_market import UnifiedMarket
 from krakenfutures.runtime.unified_venue import UnifiedVenue
 from krakenfutures.sim.server import SimServer, ThreadedServer
+from krakenfutures.sim.state import ExchangeConfig
 from krakenfutures.strategy import Strategy
 from krakenfutures.testing import (
     SPOT_KEY,
@@ -70,7 +71,9 @@ class RunningClock(FakeClock):
 @pytest.fixture
 def sim() -> Iterator[SimHandle]:
     """A ticking simulator with the Spot keys, served over loopback on a running clock."""
-    handle = make_simulator(sim_config(spot=True), clock=RunningClock())
+    # Room for the fault test's 1,000 resting orders (Kraken's default cap is lower).
+    config = sim_config(spot=True, exchange=ExchangeConfig(max_open_orders=1_500))
+    handle = make_simulator(config, clock=RunningClock())
     server = ThreadedServer(SimServer.for_simulator(handle.simulator, handle.clock, ticking=True))
     server.start()
     handle._server = server
@@ -235,7 +238,7 @@ async def settle(node: Node, rounds: int = 30) -> None:
     raise AssertionError("orders still unresolved after settling")
 
 
-N = 200
+N = 1_000
 
 
 async def test_submissions_under_uws_faults_end_exactly_as_intended(
@@ -247,9 +250,13 @@ async def test_submissions_under_uws_faults_end_exactly_as_intended(
     base = (mark * Decimal("0.96")).to_integral_value()  # tick 1, inside the 5 % band
     intended = []
     for i in range(N):
+        # 20 % of the orders meet a fault, as on the legacy dialect: 10 % executed and never
+        # answered, 10 % refused as unavailable (not executed), and a socket drop every 140.
         if i % 10 == 4:  # executed, never answered
             sim.ctl(cmd="faults", set={"uws_drop_reply_next": 1})
-        if i % 70 == 35:  # both sockets dropped mid-flow, requests in flight
+        if i % 10 == 7:  # the uws twin of a 503: refused, nothing executed
+            sim.ctl(cmd="faults", set={"uws_unavailable_next": 1})
+        if i % 140 == 35:  # both sockets dropped mid-flow, requests in flight
             sim.ctl(cmd="faults", set={"uws_drop_next": 2})
             sim.tick()
         price = base + i
@@ -259,7 +266,10 @@ async def test_submissions_under_uws_faults_end_exactly_as_intended(
         assert isinstance(result, str), result
         intended.append(price)
         await asyncio.sleep(0.003)  # let it go out, so the faults land between orders
-    sim.ctl(cmd="faults", set={"uws_drop_reply_next": 0, "uws_drop_next": 0})
+    sim.ctl(
+        cmd="faults",
+        set={"uws_drop_reply_next": 0, "uws_unavailable_next": 0, "uws_drop_next": 0},
+    )
     await settle(node)
 
     resting = Counter(Decimal(str(o.limit_price)) for o in exchange_orders(sim))
@@ -268,9 +278,10 @@ async def test_submissions_under_uws_faults_end_exactly_as_intended(
     assert not duplicated, f"duplicated orders at {sorted(duplicated)[:5]}"
     assert not missing, f"lost orders at {missing[:5]}"
     assert sum(resting.values()) == N
-    # The faults really fired and the OMS resolved them, not luck: 20 unanswered orders, three
-    # socket drops (each loses what was in flight; orders refused while down are resent).
-    assert node.manager.lost_replies >= N // 20
+    # The faults really fired and the OMS resolved them, not luck: 100 unanswered orders, 100
+    # refused as unavailable, seven socket drops (each loses what was in flight; orders refused
+    # while down are resent).
+    assert node.manager.lost_replies >= N // 10
     assert bot.private.reconnects >= 2
     assert node.halts == {}
     sends = [s for s in bot.venue.sent if s.method == "add_order"]

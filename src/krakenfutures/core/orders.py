@@ -44,6 +44,7 @@ Events (:class:`EventKind`; ``_pf`` = the order already has fills, a flag the ca
     cancel_refused_pf       pending_cancel                         partially_filled
     reply_lost              pending_new, pending_cancel,           unknown
                             pending_amend
+                            open, partially_filled, unknown        (unchanged)
     disappeared             open, partially_filled, pending_*      unknown
                             unknown                                (unchanged)
     found_open              pending_new, unknown                   open
@@ -65,6 +66,9 @@ Events (:class:`EventKind`; ``_pf`` = the order already has fills, a flag the ca
 
 Why some pairs are what they are:
 
+* ``reply_lost`` in ``open``/``partially_filled``: a feed (WebSocket executions, fills)
+  can show a request's outcome before its reply arrives; when the reply is then lost, the
+  order's state already says what happened.
 * ``unknown`` ignores acks, partial fills and amend replies: they prove the order existed, not
   that it still rests. Only proofs of the present (``found_*``, ``not_found*``) or of an end
   (complete fill, cancellation, rejection) leave it.
@@ -376,6 +380,9 @@ def _build_table() -> Mapping[tuple[OrderState, EventKind], OrderState]:
     rule(k.CANCEL_REFUSED, {s.PENDING_CANCEL}, s.OPEN)
     rule(k.CANCEL_REFUSED_PF, {s.PENDING_CANCEL}, s.PARTIALLY_FILLED)
     rule(k.REPLY_LOST, {s.PENDING_NEW} | pending, s.UNKNOWN)
+    # A reply lost after a feed already showed what the request did (an ack, an amend, a fill
+    # reached us first: the order rests): nothing is left to learn from it.
+    rule(k.REPLY_LOST, {s.OPEN, s.PARTIALLY_FILLED, s.UNKNOWN}, None)
     rule(k.DISAPPEARED, {s.OPEN, s.PARTIALLY_FILLED} | pending, s.UNKNOWN)
     rule(k.DISAPPEARED, {s.UNKNOWN}, None)
     rule(k.FOUND_OPEN, {s.PENDING_NEW, s.UNKNOWN}, s.OPEN)

@@ -525,6 +525,7 @@ rate_limit_exhausted = false
 uws_drop_next = 0            # Unified WebSocket: abort the N oldest connections
 uws_checksum_break_next = 0  # a wrong book checksum on the next N book messages
 uws_drop_reply_next = 0      # execute the next N order methods, never answer
+uws_unavailable_next = 0     # refuse the next N order methods (EService:Unavailable)
 uws_seq_skip_next = 0        # skip one sequence number on the next N sequenced private updates
 uws_status = ""              # force the status system: online, maintenance, cancel_only, post_only
 

@@ -40,6 +40,7 @@ class Faults:
     uws_drop_next: int = 0  # abort up to N open uws connections (oldest first), no close frame
     uws_checksum_break_next: int = 0  # the next N book messages carry a wrong checksum
     uws_drop_reply_next: int = 0  # execute the next N order methods, then never answer
+    uws_unavailable_next: int = 0  # refuse the next N order methods: EService:Unavailable
     # skip one ``sequence`` number on each of the next N updates of a sequence-checked private
     # channel (executions, balances, ledgers by default), counted per recipient connection
     uws_seq_skip_next: int = 0

@@ -34,7 +34,8 @@ Protocol (reference §3), our readings marked in :mod:`~krakenfutures.sim.uws_wi
 
 Faults: ``uws_drop_next`` aborts the N oldest connections; ``uws_checksum_break_next`` corrupts
 book checksums; ``uws_drop_reply_next`` executes the next N order methods and never answers
-(``executions`` still reports them); ``uws_status`` forces the status; ``uws_seq_skip_next``
+(``executions`` still reports them); ``uws_unavailable_next`` refuses the next N order methods
+with ``EService:Unavailable`` without executing them; ``uws_status`` forces the status; ``uws_seq_skip_next``
 makes the next N updates of a sequence-checked private channel skip one ``sequence`` number. No
 idle timeout and no message-rate limit: neither is documented for uws.
 
@@ -300,6 +301,9 @@ class UwsHub(UwsSubscriptions):
             return error("EService:Market in cancel_only mode")
         if system == "post_only" and method == "add_order" and params.get("post_only") is not True:
             return error("EService:Market in post_only mode")
+        if self.faults.uws_unavailable_next > 0:  # the uws twin of a 503: nothing executed
+            self.faults.uws_unavailable_next -= 1
+            return error("EService:Unavailable")
         if self.journal is not None:
             text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
             self.journal({"account": grant.account, "request": text, "now_ms": now_ms})
