@@ -4,7 +4,6 @@ dialects), and the output shapes and exit codes match the legacy ones."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterator
 from decimal import Decimal
@@ -13,30 +12,18 @@ from typing import Any
 import pytest
 
 from krakenfutures.cli.common import ExitCode
-from krakenfutures.testing import (
-    SPOT_KEY,
-    SPOT_NO_WS_KEY,
-    SPOT_SECRET,
-    TEST_SECRET,
-    loopback_client,
-    running_simulator,
-    sim_config,
-)
+from krakenfutures.testing import SPOT_KEY, SPOT_NO_WS_KEY, SPOT_SECRET, loopback_client
+
+from .sim_accounts import OTHER_KEY, running_with_other
 
 SYMBOL = "PF_XBTUSD"
-OTHER_KEY = "test-key-other"
 
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[Any]:
     """A simulator with Spot keys on ``main`` and a book made by account ``other`` (so that
     ``main`` cancelling everything leaves it): bids 59000/58990, asks 61000, ETH 3100."""
-    from krakenfutures.sim.config import KeyConfig
-
-    cfg = sim_config(spot=True, market=True)
-    other = KeyConfig(api_key=OTHER_KEY, api_secret=TEST_SECRET, account="other")
-    cfg = dataclasses.replace(cfg, keys=(*cfg.keys, other))
-    with running_simulator(cfg) as handle:
+    with running_with_other(spot=True, market=True) as handle:
         client = loopback_client(handle, api_key=OTHER_KEY)
         for side, price, qty, symbol in (
             ("buy", 59000, "0.02", SYMBOL),

@@ -4,7 +4,6 @@ position, closing it prints it gone, and the rows match the legacy view's."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import threading
 import time
@@ -14,27 +13,17 @@ from typing import Any
 
 import pytest
 
-from krakenfutures.testing import (
-    SPOT_KEY,
-    SPOT_SECRET,
-    TEST_SECRET,
-    loopback_client,
-    running_simulator,
-    sim_config,
-)
+from krakenfutures.testing import SPOT_KEY, SPOT_SECRET, loopback_client
+
+from .sim_accounts import OTHER_KEY, running_with_other
 
 SYMBOL = "PF_XBTUSD"
-OTHER_KEY = "test-key-other"
 
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[Any]:
     """A simulator with Spot keys on ``main`` (flat) and a second account ``other``."""
-    from krakenfutures.sim.config import KeyConfig
-
-    cfg = sim_config(spot=True)
-    other = KeyConfig(api_key=OTHER_KEY, api_secret=TEST_SECRET, account="other")
-    with running_simulator(dataclasses.replace(cfg, keys=(*cfg.keys, other))) as handle:
+    with running_with_other(spot=True) as handle:
         yield handle
 
 

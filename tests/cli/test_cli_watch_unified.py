@@ -4,7 +4,6 @@ WebSocket views (one account, two dialects), in the legacy views' shapes."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from collections.abc import Iterator
@@ -14,17 +13,11 @@ from typing import Any
 import pytest
 
 from krakenfutures.cli.common import ExitCode
-from krakenfutures.testing import (
-    SPOT_KEY,
-    SPOT_SECRET,
-    TEST_SECRET,
-    loopback_client,
-    running_simulator,
-    sim_config,
-)
+from krakenfutures.testing import SPOT_KEY, SPOT_SECRET, loopback_client
+
+from .sim_accounts import OTHER_KEY, running_with_other
 
 SYMBOL = "PF_XBTUSD"
-OTHER_KEY = "test-key-other"
 
 
 @pytest.fixture(scope="module")
@@ -32,11 +25,7 @@ def sim() -> Iterator[Any]:
     """A simulator with Spot keys on ``main``, an ask at 61000 from account ``other``, and on
     ``main`` one resting bid (``order_id`` at ``order_price``) and one fill (an IOC buy of 0.01
     taking that ask, ``fill_order_id`` at ``fill_price``), both placed over legacy REST."""
-    from krakenfutures.sim.config import KeyConfig
-
-    cfg = sim_config(spot=True, market=True)
-    other = KeyConfig(api_key=OTHER_KEY, api_secret=TEST_SECRET, account="other")
-    with running_simulator(dataclasses.replace(cfg, keys=(*cfg.keys, other))) as handle:
+    with running_with_other(spot=True, market=True) as handle:
         maker = loopback_client(handle, api_key=OTHER_KEY)
         maker.send_order(order_type="lmt", symbol=SYMBOL, side="sell", qty=Decimal("0.05"),
                          limit_price=Decimal(61000))  # fmt: skip

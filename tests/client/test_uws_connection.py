@@ -5,18 +5,15 @@ requests, reconnect with a fresh token, lost and unanswered requests, stale conn
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from websockets.asyncio.server import ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
+from websockets.asyncio.server import ServerConnection
 
 from krakenfutures.client.events import Reconnected
-from krakenfutures.client.feed import Backoff
 from krakenfutures.client.uws import (
     UWS_PRIVATE_URL,
     UWS_PUBLIC_URL,
@@ -36,6 +33,8 @@ from krakenfutures.errors import (
     TimeoutError_,
     TransportError,
 )
+
+from .uws_fake import FAST, LoopbackUws, serving, until
 
 SYMBOL = "PF_XBTUSD"
 STATUS_FRAME = (
@@ -69,27 +68,18 @@ def vector_snapshot(symbol: str) -> str:
 
 
 PRIVATE = {"executions", "balances", "positions", "margin", "ledgers"}
-FAST = Backoff(initial_s=0.01, max_s=0.05)
 
 
-class FakeUws:
+class FakeUws(LoopbackUws):
     """Just enough of uws: status on connect, acks per symbol, the vector book as snapshot,
     pong, add_order answered (or not), tokens checked on private requests."""
 
+    greeting = STATUS_FRAME
+
     def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.connections: list[ServerConnection] = []
+        super().__init__()
         self.valid_tokens: set[str] = set()
         self.answer_orders = True
-
-    async def handler(self, ws: ServerConnection) -> None:
-        self.connections.append(ws)
-        await ws.send(STATUS_FRAME)
-        with contextlib.suppress(ConnectionClosed):
-            async for raw in ws:
-                req = json.loads(raw)
-                self.requests.append(req)
-                await self.answer(ws, req)
 
     async def answer(self, ws: ServerConnection, req: dict[str, Any]) -> None:
         method, params, rid = req["method"], req.get("params") or {}, req.get("req_id")
@@ -129,9 +119,6 @@ class FakeUws:
             }
             await ws.send(json.dumps({"method": method, "success": True, "result": result, **base}))
 
-    async def push(self, frame: bytes | str) -> None:
-        await self.connections[-1].send(frame)
-
     def kill(self) -> None:
         """Drop the latest connection without a close frame (a network failure)."""
         transport = self.connections[-1].transport
@@ -149,22 +136,8 @@ class FakeUws:
 @pytest.fixture
 async def server() -> AsyncIterator[tuple[FakeUws, str]]:
     fake = FakeUws()
-    async with serve(fake.handler, "127.0.0.1", 0) as srv:
-        port = next(iter(srv.sockets)).getsockname()[1]
-        yield fake, f"ws://127.0.0.1:{port}/v2/public"
-
-
-async def until(
-    conn: AsyncUwsConnection, pred: Callable[[Any], bool], timeout_s: float = 5.0
-) -> list[Any]:
-    """Events up to and including the first that satisfies ``pred``."""
-    seen: list[Any] = []
-    async with asyncio.timeout(timeout_s):
-        async for event in conn:
-            seen.append(event)
-            if pred(event):
-                return seen
-    raise AssertionError(f"stream ended before the event; saw {seen}")
+    async with serving(fake, "/v2/public") as url:
+        yield fake, url
 
 
 def tokens(fake: FakeUws) -> tuple[Callable[[], Any], list[str]]:

@@ -7,18 +7,14 @@ renews everything)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from websockets.asyncio.server import ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
+from websockets.asyncio.server import ServerConnection
 
 from krakenfutures.client.events import Reconnected
-from krakenfutures.client.feed import Backoff
 from krakenfutures.client.uws import AsyncUwsConnection, UwsChannelResynced
 from krakenfutures.core.uws.assumptions import SequenceScope, UwsAssumptions
 from krakenfutures.core.uws.events import SequenceGap, Subscribed, Unsubscribed
@@ -28,27 +24,21 @@ from krakenfutures.core.uws.schema_channels import (
     LedgersMessage,
 )
 
-FAST = Backoff(initial_s=0.01, max_s=0.05)
+from .uws_fake import FAST, LoopbackUws, serving, until
+
 BASE = {"time_in": "2024-01-01T00:00:00Z", "time_out": "2024-01-01T00:00:00Z"}
 
 
-class ScriptedUws:
+class ScriptedUws(LoopbackUws):
     """Acks every (un)subscribe, answers ping, and sends a snapshot (``sequence`` 1) on each
-    subscribe of a snapshot channel: executions lists :attr:`open_orders`."""
+    subscribe of a snapshot channel: executions lists :attr:`open_orders`. ``url`` is where it
+    is served."""
 
     def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.connections: list[ServerConnection] = []
+        super().__init__()
         self.open_orders: list[str] = ["o-1"]
         self.answer_unsubscribe = True
-
-    async def handler(self, ws: ServerConnection) -> None:
-        self.connections.append(ws)
-        with contextlib.suppress(ConnectionClosed):
-            async for raw in ws:
-                req = json.loads(raw)
-                self.requests.append(req)
-                await self.answer(ws, req)
+        self.url = ""
 
     async def answer(self, ws: ServerConnection, req: dict[str, Any]) -> None:
         method, params, rid = req["method"], req.get("params") or {}, req.get("req_id")
@@ -70,9 +60,6 @@ class ScriptedUws:
         elif channel == "balances" and params.get("snapshot", True):
             await ws.send(frame("balances", "snapshot", 1, [{"asset": "USD", "balance": 10}]))
 
-    async def push(self, raw: str) -> None:
-        await self.connections[-1].send(raw)
-
     def sent(self, method: str, channel: str) -> int:
         return sum(
             1 for r in self.requests if r["method"] == method and r["params"]["channel"] == channel
@@ -88,11 +75,12 @@ def update(seq: int, order_id: str = "o-1", exec_type: str = "new") -> str:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[tuple[ScriptedUws, str]]:
-    fake = ScriptedUws()
-    async with serve(fake.handler, "127.0.0.1", 0) as srv:
-        port = next(iter(srv.sockets)).getsockname()[1]
-        yield fake, f"ws://127.0.0.1:{port}/v2/private"
+async def fake() -> AsyncIterator[ScriptedUws]:
+    """The scripted server, served on loopback."""
+    server = ScriptedUws()
+    async with serving(server, "/v2/private") as url:
+        server.url = url
+        yield server
 
 
 async def token() -> str:
@@ -103,16 +91,11 @@ def connect(url: str, **kw: Any) -> AsyncUwsConnection:
     return AsyncUwsConnection(url, token_provider=token, backoff=FAST, stale_after_s=None, **kw)
 
 
-async def until(
-    conn: AsyncUwsConnection, pred: Callable[[Any], bool], timeout_s: float = 3.0
-) -> list[Any]:
-    seen: list[Any] = []
-    async with asyncio.timeout(timeout_s):
-        async for event in conn:
-            seen.append(event)
-            if pred(event):
-                return seen
-    raise AssertionError(f"stream ended first; saw {seen}")
+@pytest.fixture
+async def conn(fake: ScriptedUws) -> AsyncIterator[AsyncUwsConnection]:
+    """A connection to ``fake`` with the default options, open for the whole test."""
+    async with connect(fake.url) as opened:
+        yield opened
 
 
 async def quiet(conn: AsyncUwsConnection) -> list[Any]:
@@ -122,76 +105,67 @@ async def quiet(conn: AsyncUwsConnection) -> list[Any]:
 
 
 async def test_an_executions_gap_resubscribes_and_the_new_snapshot_is_the_baseline(
-    server: tuple[ScriptedUws, str],
+    fake: ScriptedUws, conn: AsyncUwsConnection
 ) -> None:
-    fake, url = server
-    async with connect(url) as conn:
-        conn.subscribe("executions", snap_trades=True)
-        await until(conn, lambda e: isinstance(e, ExecutionsMessage))
-        await fake.push(update(2))
-        fake.open_orders = ["o-2"]  # o-1 ended in the message we are about to lose
-        await fake.push(update(4, "o-2"))  # 3 never comes
-        events = await until(conn, lambda e: isinstance(e, UwsChannelResynced))
-        gap = next(e for e in events if isinstance(e, SequenceGap))
-        assert (gap.channel, gap.expected, gap.got) == ("executions", 3, 4)
-        snapshot = events[-2]
-        assert isinstance(snapshot, ExecutionsMessage) and snapshot.is_snapshot
-        assert [e.order_id for e in snapshot.data] == ["o-2"]
-        assert events[-1] == UwsChannelResynced("executions", gap)
-        assert any(isinstance(e, Unsubscribed) for e in events)
-        assert conn.resyncing == frozenset()
-        assert fake.sent("unsubscribe", "executions") == 1
-        assert fake.sent("subscribe", "executions") == 2
-        resub = [r for r in fake.requests if r["method"] == "subscribe"][-1]["params"]
-        assert resub["snap_trades"] is True and resub["token"] == "t"  # same options, token
+    conn.subscribe("executions", snap_trades=True)
+    await until(conn, lambda e: isinstance(e, ExecutionsMessage))
+    await fake.push(update(2))
+    fake.open_orders = ["o-2"]  # o-1 ended in the message we are about to lose
+    await fake.push(update(4, "o-2"))  # 3 never comes
+    events = await until(conn, lambda e: isinstance(e, UwsChannelResynced))
+    gap = next(e for e in events if isinstance(e, SequenceGap))
+    assert (gap.channel, gap.expected, gap.got) == ("executions", 3, 4)
+    snapshot = events[-2]
+    assert isinstance(snapshot, ExecutionsMessage) and snapshot.is_snapshot
+    assert [e.order_id for e in snapshot.data] == ["o-2"]
+    assert events[-1] == UwsChannelResynced("executions", gap)
+    assert any(isinstance(e, Unsubscribed) for e in events)
+    assert conn.resyncing == frozenset()
+    assert fake.sent("unsubscribe", "executions") == 1
+    assert fake.sent("subscribe", "executions") == 2
+    resub = [r for r in fake.requests if r["method"] == "subscribe"][-1]["params"]
+    assert resub["snap_trades"] is True and resub["token"] == "t"  # same options, token
 
-        await fake.push(update(2, "o-2"))  # the new subscription counts from its snapshot
-        after = await quiet(conn)
-        assert not any(isinstance(e, SequenceGap) for e in after)
+    await fake.push(update(2, "o-2"))  # the new subscription counts from its snapshot
+    after = await quiet(conn)
+    assert not any(isinstance(e, SequenceGap) for e in after)
 
 
 async def test_more_gaps_before_the_snapshot_resubscribe_once(
-    server: tuple[ScriptedUws, str],
+    fake: ScriptedUws, conn: AsyncUwsConnection
 ) -> None:
-    fake, url = server
-    async with connect(url) as conn:
-        conn.subscribe("executions")
-        await until(conn, lambda e: isinstance(e, ExecutionsMessage))
-        for seq in (3, 5, 7):  # three gaps in a row, sent before the unsubscribe is read
-            await fake.push(update(seq))
-        events = await until(conn, lambda e: isinstance(e, UwsChannelResynced))
-        assert sum(isinstance(e, SequenceGap) for e in events) == 3
-        assert events[-1].gap.got == 3  # the first gap started the resync
-        assert fake.sent("unsubscribe", "executions") == 1
+    conn.subscribe("executions")
+    await until(conn, lambda e: isinstance(e, ExecutionsMessage))
+    for seq in (3, 5, 7):  # three gaps in a row, sent before the unsubscribe is read
+        await fake.push(update(seq))
+    events = await until(conn, lambda e: isinstance(e, UwsChannelResynced))
+    assert sum(isinstance(e, SequenceGap) for e in events) == 3
+    assert events[-1].gap.got == 3  # the first gap started the resync
+    assert fake.sent("unsubscribe", "executions") == 1
 
 
 async def test_ledgers_gaps_and_snapshotless_channels_are_only_reported(
-    server: tuple[ScriptedUws, str],
+    fake: ScriptedUws, conn: AsyncUwsConnection
 ) -> None:
-    fake, url = server
-    async with connect(url) as conn:
-        conn.subscribe("ledgers")
-        conn.subscribe("balances", snapshot=False)
-        await until(conn, lambda e: isinstance(e, Subscribed) and e.channel == "balances")
-        await fake.push(frame("ledgers", "update", 1, [{"asset": "USD", "amount": 1}]))
-        await fake.push(frame("ledgers", "update", 3, [{"asset": "USD", "amount": 1}]))
-        await fake.push(frame("balances", "update", 1, [{"asset": "USD", "balance": 1}]))
-        await fake.push(frame("balances", "update", 5, [{"asset": "USD", "balance": 1}]))
-        events = await quiet(conn)
-        gaps = [(e.channel, e.expected, e.got) for e in events if isinstance(e, SequenceGap)]
-        assert gaps == [("ledgers", 2, 3), ("balances", 2, 5)]
-        assert sum(isinstance(e, LedgersMessage) for e in events) == 2
-        assert not any(isinstance(e, UwsChannelResynced) for e in events)
-        assert fake.sent("unsubscribe", "ledgers") == fake.sent("unsubscribe", "balances") == 0
-        assert conn.resyncing == frozenset()
+    conn.subscribe("ledgers")
+    conn.subscribe("balances", snapshot=False)
+    await until(conn, lambda e: isinstance(e, Subscribed) and e.channel == "balances")
+    await fake.push(frame("ledgers", "update", 1, [{"asset": "USD", "amount": 1}]))
+    await fake.push(frame("ledgers", "update", 3, [{"asset": "USD", "amount": 1}]))
+    await fake.push(frame("balances", "update", 1, [{"asset": "USD", "balance": 1}]))
+    await fake.push(frame("balances", "update", 5, [{"asset": "USD", "balance": 1}]))
+    events = await quiet(conn)
+    gaps = [(e.channel, e.expected, e.got) for e in events if isinstance(e, SequenceGap)]
+    assert gaps == [("ledgers", 2, 3), ("balances", 2, 5)]
+    assert sum(isinstance(e, LedgersMessage) for e in events) == 2
+    assert not any(isinstance(e, UwsChannelResynced) for e in events)
+    assert fake.sent("unsubscribe", "ledgers") == fake.sent("unsubscribe", "balances") == 0
+    assert conn.resyncing == frozenset()
 
 
-async def test_a_connection_wide_counter_resyncs_every_snapshot_channel(
-    server: tuple[ScriptedUws, str],
-) -> None:
-    fake, url = server
+async def test_a_connection_wide_counter_resyncs_every_snapshot_channel(fake: ScriptedUws) -> None:
     shared = UwsAssumptions(sequence_scope=SequenceScope.CONNECTION)
-    async with connect(url, assumptions=shared) as conn:
+    async with connect(fake.url, assumptions=shared) as conn:
         conn.subscribe("executions")
         conn.subscribe("balances")
         await until(conn, lambda e: isinstance(e, BalancesMessage))
@@ -204,17 +178,17 @@ async def test_a_connection_wide_counter_resyncs_every_snapshot_channel(
         assert fake.sent("unsubscribe", "executions") == fake.sent("unsubscribe", "balances") == 1
 
 
-async def test_a_lost_connection_abandons_the_resync(server: tuple[ScriptedUws, str]) -> None:
-    fake, url = server
-    async with connect(url) as conn:
-        conn.subscribe("executions")
-        await until(conn, lambda e: isinstance(e, ExecutionsMessage))
-        fake.answer_unsubscribe = False  # the resync never gets past its unsubscribe
-        await fake.push(update(5))
-        await until(conn, lambda e: isinstance(e, SequenceGap))
-        assert conn.resyncing == frozenset({"executions"})
-        await conn.drop_connection()
-        events = await until(conn, lambda e: isinstance(e, ExecutionsMessage) and e.is_snapshot)
-        assert any(isinstance(e, Reconnected) for e in events)
-        assert conn.resyncing == frozenset()
-        assert not any(isinstance(e, UwsChannelResynced) for e in events)
+async def test_a_lost_connection_abandons_the_resync(
+    fake: ScriptedUws, conn: AsyncUwsConnection
+) -> None:
+    conn.subscribe("executions")
+    await until(conn, lambda e: isinstance(e, ExecutionsMessage))
+    fake.answer_unsubscribe = False  # the resync never gets past its unsubscribe
+    await fake.push(update(5))
+    await until(conn, lambda e: isinstance(e, SequenceGap))
+    assert conn.resyncing == frozenset({"executions"})
+    await conn.drop_connection()
+    events = await until(conn, lambda e: isinstance(e, ExecutionsMessage) and e.is_snapshot)
+    assert any(isinstance(e, Reconnected) for e in events)
+    assert conn.resyncing == frozenset()
+    assert not any(isinstance(e, UwsChannelResynced) for e in events)

@@ -21,18 +21,12 @@ from krakenfutures.risk.rules import Approved, check_trading_state
 from krakenfutures.runtime.monitor import TradingStateMonitor
 from krakenfutures.testing import exchange_pair, running_simulator, sim_config
 
+from .states import MAINTENANCE, OPEN, POST_ONLY, SUSPENDED, UNKNOWN
+
 XBT = "PF_XBTUSD"
 ETH = "PF_ETHUSD"
 MAX_AGE = 30_000
 POLL_S = 10.0
-
-OPEN, POST_ONLY, SUSPENDED, MAINTENANCE, UNKNOWN = (
-    TradingState.OPEN,
-    TradingState.POST_ONLY,
-    TradingState.SUSPENDED,
-    TradingState.MAINTENANCE,
-    TradingState.UNKNOWN,
-)
 
 
 def make(

@@ -34,17 +34,12 @@ from krakenfutures.testing import TEST_KEY, TEST_SECRET, SimHandle, running_simu
 from krakenfutures.transport.async_http import AsyncHttpTransport
 from krakenfutures.transport.base import Response
 
+from .states import MAINTENANCE, OPEN, POST_ONLY, SUSPENDED, UNKNOWN
+
 XBT, ETH = "PF_XBTUSD", "PF_ETHUSD"
 MAX_AGE = 30_000
 FAST = Backoff(initial_s=0.01, max_s=0.05)
 GONE = ("/instruments/status", "/notifications")
-OPEN, POST_ONLY, SUSPENDED, MAINTENANCE, UNKNOWN = (
-    TradingState.OPEN,
-    TradingState.POST_ONLY,
-    TradingState.SUSPENDED,
-    TradingState.MAINTENANCE,
-    TradingState.UNKNOWN,
-)
 
 
 class GoneTransport:

@@ -5,22 +5,16 @@ by the OMS tracker without duplicates, and a real Node trading on uws."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import itertools
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from krakenfutures.client.feed import Backoff
 from krakenfutures.client.uws import AsyncUwsConnection
 from krakenfutures.core.orders import OrderState
-from krakenfutures.core.types import OrderType, Side, TradingState
-from krakenfutures.core.uws.signing import sign_spot_rest
+from krakenfutures.core.types import OrderType, Side
 from krakenfutures.errors import TransportError
 from krakenfutures.oms.tracker import CliOrdIdGenerator, OrderTracker
 from krakenfutures.oms.venue import CancelIntent, CancelOutcome, OrderIntent
@@ -30,50 +24,13 @@ from krakenfutures.runtime.launch import instruments_from_rest
 from krakenfutures.runtime.node import Node
 from krakenfutures.runtime.unified_market import UnifiedMarket
 from krakenfutures.runtime.unified_venue import UnifiedVenue, check_order_error
-from krakenfutures.sim.config import KeyConfig
 from krakenfutures.strategy import Strategy
-from krakenfutures.testing import TEST_SECRET, SimHandle, loopback_client, running_simulator
-from krakenfutures.testing import sim_config as base_config
+from krakenfutures.testing import SimHandle, loopback_client
+
+from .uws_sim import FAST, OTHER, OpenMonitor, token_provider, until
 
 SYMBOL = "PF_XBTUSD"
-SPOT = "spot-key-uws"
-OTHER = "futures-key-other"
 D = Decimal
-_nonces = itertools.count(time.time_ns() // 1000)
-FAST = Backoff(initial_s=0.01, max_s=0.05)
-
-
-def token_provider(sim: SimHandle) -> Any:
-    """A minimal GetWebSocketsToken fetch (the proper Spot REST client is being written)."""
-
-    async def fetch() -> str:
-        path, nonce = "/0/private/GetWebSocketsToken", str(next(_nonces))
-        body = f"nonce={nonce}".encode()
-        headers = {
-            "API-Key": SPOT,
-            "API-Sign": sign_spot_rest(TEST_SECRET, path, nonce, body),
-            "Content-Type": "application/x-www-form-urlencoded",
-        }
-        async with httpx.AsyncClient() as http:
-            reply = await http.post(sim.base_url + path, content=body, headers=headers)
-        out = reply.json()
-        assert out["error"] == [], out
-        return str(out["result"]["token"])
-
-    return fetch
-
-
-@pytest.fixture
-def sim() -> Iterator[SimHandle]:
-    cfg = base_config()
-    keys = (
-        KeyConfig(
-            api_key=SPOT, api_secret=TEST_SECRET, account="main", kind="spot", websocket=True
-        ),
-        KeyConfig(api_key=OTHER, api_secret=TEST_SECRET, account="other"),
-    )
-    with running_simulator(dataclasses.replace(cfg, keys=(*cfg.keys, *keys))) as handle:
-        yield handle
 
 
 def private_conn(sim: SimHandle, timeout_s: float = 3.0) -> AsyncUwsConnection:
@@ -292,30 +249,6 @@ class Manual(Strategy):
     """Driven by the test through its context."""
 
     symbols = (SYMBOL,)
-
-
-class OpenMonitor:
-    """A trading-state source that says every market is open (REST monitoring is tested
-    elsewhere; this test is about the uws venue and market)."""
-
-    def state(self, symbol: str) -> TradingState:
-        return TradingState.OPEN
-
-    def apply_ticker(self, ticker: object) -> None:
-        pass
-
-    async def run(self, emit: object) -> None:
-        await asyncio.Event().wait()
-
-    async def poll_once(self) -> list[Any]:
-        return []
-
-
-async def until(check: Any, what: str, timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
 
 
 async def test_a_node_trades_on_the_unified_dialect(sim: SimHandle, tmp_path: Path) -> None:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,20 +19,17 @@ import pytest
 from krakenfutures.client.uws import AsyncUwsConnection
 from krakenfutures.core.events import FeedReconnected
 from krakenfutures.core.orders import OrderState
-from krakenfutures.core.types import TradingState
 from krakenfutures.runtime.clock import ManualClock
 from krakenfutures.runtime.journal import Journal
 from krakenfutures.runtime.launch import instruments_from_rest
 from krakenfutures.runtime.node import Node
 from krakenfutures.runtime.unified_market import UnifiedMarket
 from krakenfutures.runtime.unified_venue import UnifiedVenue
-from krakenfutures.sim.config import KeyConfig
 from krakenfutures.sim.faults import Faults
 from krakenfutures.strategy import Strategy
-from krakenfutures.testing import TEST_SECRET, SimHandle, loopback_client, running_simulator
-from krakenfutures.testing import sim_config as base_config
+from krakenfutures.testing import SimHandle, loopback_client
 
-from .test_unified_venue import FAST, OTHER, SPOT, token_provider
+from .uws_sim import FAST, OTHER, OpenMonitor, token_provider, until
 
 SYMBOL = "PF_XBTUSD"
 D = Decimal
@@ -54,37 +50,8 @@ class LossyConnection(AsyncUwsConnection):
         super()._receive(raw)
 
 
-class OpenMonitor:
-    """Every market open: this test is about the private channels."""
-
-    def state(self, symbol: str) -> TradingState:
-        return TradingState.OPEN
-
-    def apply_ticker(self, ticker: object) -> None:
-        pass
-
-    async def run(self, emit: object) -> None:
-        await asyncio.Event().wait()
-
-    async def poll_once(self) -> list[Any]:
-        return []
-
-
 class Manual(Strategy):
     symbols = (SYMBOL,)
-
-
-@pytest.fixture
-def sim() -> Iterator[SimHandle]:
-    cfg = base_config()
-    keys = (
-        KeyConfig(
-            api_key=SPOT, api_secret=TEST_SECRET, account="main", kind="spot", websocket=True
-        ),
-        KeyConfig(api_key=OTHER, api_secret=TEST_SECRET, account="other"),
-    )
-    with running_simulator(dataclasses.replace(cfg, keys=(*cfg.keys, *keys))) as handle:
-        yield handle
 
 
 @dataclasses.dataclass
@@ -134,13 +101,6 @@ async def bot(sim: SimHandle, tmp_path: Path) -> AsyncIterator[Bot]:
     finally:
         feeding.cancel()
         await market.aclose()
-
-
-async def until(check: Any, what: str, timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
 
 
 def mark(sim: SimHandle) -> Decimal:

@@ -1,10 +1,13 @@
 """A REST bench for the simulator's handlers: an exchange behind the real :class:`Gateway`,
 driven with hand-built wire bytes and an independently written signer (hashlib + hmac), so the
-tests do not share the client's request building or :mod:`krakenfutures.core.signing`."""
+tests do not share the client's request building or :mod:`krakenfutures.core.signing`; and the
+simulator over real loopback (``sim``, with the keys a module names in ``sim_keys``) with legacy
+REST clients of account ``main`` (``rest``) and of account ``other`` (``other``)."""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -19,9 +22,11 @@ from krakenfutures.core.rest.endpoint import Permission
 from krakenfutures.core.rest.endpoints import lookup
 from krakenfutures.core.rest.parse import parse_response
 from krakenfutures.sim.auth import ApiKey
+from krakenfutures.sim.config import KeyConfig
 from krakenfutures.sim.engine import Exchange
 from krakenfutures.sim.gateway import Gateway, Reply
 from krakenfutures.sim.rest import RestExtras, build_handlers
+from krakenfutures.testing import SimHandle, loopback_client, running_simulator, sim_config
 
 HOUR = 3_600_000
 H0 = 472_222 * HOUR
@@ -147,3 +152,31 @@ def free_bench() -> Iterator[Bench]:
 def make_bench() -> type[Bench]:
     """The bench class, for tests that need several."""
     return Bench
+
+
+@pytest.fixture
+def sim_keys() -> tuple[KeyConfig, ...]:
+    """The keys :func:`sim` adds to the simulator's own: none here; a module overrides this."""
+    return ()
+
+
+@pytest.fixture
+def sim(sim_keys: tuple[KeyConfig, ...]) -> Iterator[SimHandle]:
+    """The simulator over real loopback (REST and WebSockets on one port), fake clock, with its
+    default keys plus ``sim_keys``."""
+    base = sim_config()
+    with running_simulator(dataclasses.replace(base, keys=(*base.keys, *sim_keys))) as handle:
+        yield handle
+
+
+@pytest.fixture
+def rest(sim: SimHandle) -> Any:
+    """Legacy REST client of account ``main`` over loopback."""
+    return loopback_client(sim)
+
+
+@pytest.fixture
+def other(sim: SimHandle, sim_keys: tuple[KeyConfig, ...]) -> Any:
+    """Legacy REST client of account ``other`` (the counterparty), by its key in ``sim_keys``."""
+    [api_key] = [key.api_key for key in sim_keys if key.account == "other"]
+    return loopback_client(sim, api_key=api_key)

@@ -7,9 +7,7 @@ as :class:`~krakenfutures.core.uws.session.UwsSession` checks them, and the
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -19,35 +17,18 @@ from krakenfutures.core.uws.events import SequenceGap
 from krakenfutures.core.uws.schema_channels import LedgersMessage, PositionsMessage
 from krakenfutures.core.uws.session import UwsSession
 from krakenfutures.runtime.unified_feed import UnifiedFeedTranslator
-from krakenfutures.sim.config import SPOT_KEY, KeyConfig
-from krakenfutures.testing import TEST_SECRET, SimHandle, loopback_client, running_simulator
-from krakenfutures.testing import sim_config as base_config
+from krakenfutures.sim.config import KeyConfig
+from krakenfutures.testing import SimHandle
 
-from .test_uws_loopback import OTHER, SPOT, XBT, Probe, connect, spot_token
+from .test_uws_loopback import UWS_KEYS, XBT, Probe, connect, spot_token
 
 D = Decimal
 ETH = "PF_ETHUSD"
 
 
 @pytest.fixture
-def sim() -> Iterator[SimHandle]:
-    base = base_config()
-    keys = (
-        KeyConfig(SPOT, TEST_SECRET, "main", kind=SPOT_KEY),
-        KeyConfig(OTHER, TEST_SECRET, "other"),
-    )
-    with running_simulator(dataclasses.replace(base, keys=(*base.keys, *keys))) as handle:
-        yield handle
-
-
-@pytest.fixture
-def rest(sim: SimHandle) -> Any:
-    return loopback_client(sim)
-
-
-@pytest.fixture
-def other(sim: SimHandle) -> Any:
-    return loopback_client(sim, api_key=OTHER)
+def sim_keys() -> tuple[KeyConfig, ...]:
+    return UWS_KEYS
 
 
 async def private(sim: SimHandle) -> tuple[Probe, dict[str, Any]]:

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import dataclasses
 import hashlib
 import hmac
 import itertools
 import json
 import zlib
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -25,17 +23,15 @@ import pytest
 import websockets
 
 from krakenfutures.sim.config import SPOT_KEY, KeyConfig
-from krakenfutures.testing import (
-    TEST_SECRET,
-    SimHandle,
-    loopback_client,
-    running_simulator,
-    sim_config,
-)
+from krakenfutures.testing import TEST_SECRET, SimHandle
 
 XBT = "PF_XBTUSD"
 SPOT = "spot-key-main"
 OTHER = "futures-key-other"
+UWS_KEYS = (  # the Spot key of ``main`` (for uws tokens) and a counterparty account ``other``
+    KeyConfig(SPOT, TEST_SECRET, "main", kind=SPOT_KEY),
+    KeyConfig(OTHER, TEST_SECRET, "other"),
+)
 D = Decimal
 _ids = itertools.count(10_000)
 
@@ -97,24 +93,8 @@ async def connect(sim: SimHandle, private: bool = False) -> Probe:
 
 
 @pytest.fixture
-def sim() -> Iterator[SimHandle]:
-    base = sim_config()
-    keys = (
-        KeyConfig(SPOT, TEST_SECRET, "main", kind=SPOT_KEY),
-        KeyConfig(OTHER, TEST_SECRET, "other"),
-    )
-    with running_simulator(dataclasses.replace(base, keys=(*base.keys, *keys))) as handle:
-        yield handle
-
-
-@pytest.fixture
-def rest(sim: SimHandle) -> Any:
-    return loopback_client(sim)
-
-
-@pytest.fixture
-def other(sim: SimHandle) -> Any:
-    return loopback_client(sim, api_key=OTHER)
+def sim_keys() -> tuple[KeyConfig, ...]:
+    return UWS_KEYS
 
 
 def order(client: Any, side: str, qty: str, price: str, **kw: Any) -> Any:

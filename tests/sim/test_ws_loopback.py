@@ -9,11 +9,9 @@ it has arrived: replies and feed messages share one ordered line per connection.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -21,14 +19,7 @@ import pytest
 import websockets
 
 from krakenfutures.sim.config import KeyConfig
-from krakenfutures.testing import (
-    TEST_KEY,
-    TEST_SECRET,
-    SimHandle,
-    loopback_client,
-    running_simulator,
-    sim_config,
-)
+from krakenfutures.testing import TEST_KEY, TEST_SECRET, SimHandle, running_simulator
 
 XBT = "PF_XBTUSD"
 HOUR = 3_600_000
@@ -103,21 +94,8 @@ async def connect(handle: SimHandle) -> Probe:
 
 
 @pytest.fixture
-def sim() -> Iterator[SimHandle]:
-    base = sim_config()
-    extra = KeyConfig(api_key=OTHER_KEY, api_secret=TEST_SECRET, account="other")
-    with running_simulator(dataclasses.replace(base, keys=(*base.keys, extra))) as handle:
-        yield handle
-
-
-@pytest.fixture
-def rest(sim: SimHandle) -> Any:
-    return loopback_client(sim)
-
-
-@pytest.fixture
-def other(sim: SimHandle) -> Any:
-    return loopback_client(sim, api_key=OTHER_KEY)
+def sim_keys() -> tuple[KeyConfig, ...]:
+    return (KeyConfig(api_key=OTHER_KEY, api_secret=TEST_SECRET, account="other"),)
 
 
 def order(client: Any, side: str, qty: str, price: str, **kw: Any) -> Any:

@@ -20,7 +20,7 @@ after a reconnect. A server that refuses the channel is an error (exit 5), not a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -101,6 +101,44 @@ async def _batches(queue: asyncio.Queue[object], stop: asyncio.Event) -> AsyncIt
         stopped.cancel()
 
 
+_View = Callable[[asyncio.Queue[object], asyncio.Event], Awaitable[None]]
+
+
+def _private_stream() -> tuple[Any, Callable[[_View, float | None], None]]:
+    """One private uws connection (reconnecting) and its
+    :class:`~krakenfutures.runtime.unified_market.PrivateStream`, with ``follow(view, seconds)``:
+    run ``view(queue, stop)`` until ``--seconds`` or Ctrl-C, ``queue`` getting what the stream
+    passes on after its snapshots are in (awaited up to ``--timeout``), then close everything.
+
+    Raises:
+        CredentialsError: no Spot key (exit 3).
+    """
+    from krakenfutures.cli import uws_cli
+    from krakenfutures.cli.feedrun import run_until_stopped
+    from krakenfutures.runtime.unified_market import private_stream
+
+    conn, spot = uws_cli.private_connection(reconnect=True)
+    timeout_s = state().timeout_s or 10.0
+    stream = private_stream(conn)
+
+    def follow(view: _View, seconds: float | None) -> None:
+        async def main(stop: asyncio.Event) -> None:
+            queue = stream.listen()
+            try:
+                await stream.barrier(timeout_s)
+                while not queue.empty():  # already in the mirror the view reads first
+                    queue.get_nowait()
+                await view(queue, stop)
+            finally:
+                stream.unlisten(queue)
+                await conn.aclose()
+                await spot.aclose()
+
+        run_until_stopped(main, seconds)
+
+    return stream, follow
+
+
 def watch_account(
     view: str,
     seconds: float | None,
@@ -115,15 +153,12 @@ def watch_account(
         CredentialsError: no Spot key (exit 3). TimeoutError_: the executions snapshot did not
         come within ``--timeout`` (exit 5).
     """
-    from krakenfutures.cli import uws_cli
-    from krakenfutures.cli.feedrun import LiveView, NoView, run_until_stopped
+    from krakenfutures.cli.feedrun import LiveView, NoView
     from krakenfutures.core.events import FeedReconnected
     from krakenfutures.oms.venue import FillRecord, OrderSnapshot
-    from krakenfutures.runtime.unified_market import private_stream
 
     as_json = state().json
-    conn, spot = uws_cli.private_connection(reconnect=True)
-    timeout_s = state().timeout_s or 10.0
+    stream, follow = _private_stream()
     seen: set[str] = set()
 
     def orders_now() -> Any:
@@ -146,47 +181,37 @@ def watch_account(
         if as_json and view == "orders":
             _echo("open_orders_snapshot", orders=sorted(orders_now().orders.values(), key=_key))
 
-    async def main(stop: asyncio.Event) -> None:
-        queue = stream.listen()
-        try:
-            await stream.barrier(timeout_s)
-            while not queue.empty():  # already in the mirror read below
-                queue.get_nowait()
-            show_snapshot()
-            resync, drawn = False, view == "orders" and not as_json
-            with LiveView() if drawn else NoView() as live:
-                if view == "fills":
+    async def main(queue: asyncio.Queue[object], stop: asyncio.Event) -> None:
+        show_snapshot()
+        resync, drawn = False, view == "orders" and not as_json
+        with LiveView() if drawn else NoView() as live:
+            if view == "fills":
+                show_fills(new_fills())
+            elif drawn:
+                live.show(table(orders_now()))
+            async for batch in _batches(queue, stop):
+                for record in batch:
+                    if isinstance(record, FeedReconnected):
+                        resync = True
+                        _note(as_json, record)
+                    elif isinstance(record, OrderSnapshot) and as_json and view == "orders":
+                        _echo(
+                            "open_orders",
+                            order=mirror_order(record),
+                            is_cancel=record.state.value not in ("open", "partially_filled"),
+                            reason=record.reason or record.state.value,
+                        )
+                if resync and stream.synced:
+                    resync = False
+                    show_snapshot()
+                if view == "fills" and any(isinstance(r, FillRecord) for r in batch):
                     show_fills(new_fills())
-                elif drawn:
+                elif drawn and live.due():
                     live.show(table(orders_now()))
-                async for batch in _batches(queue, stop):
-                    for record in batch:
-                        if isinstance(record, FeedReconnected):
-                            resync = True
-                            _note(as_json, record)
-                        elif isinstance(record, OrderSnapshot) and as_json and view == "orders":
-                            _echo(
-                                "open_orders",
-                                order=mirror_order(record),
-                                is_cancel=record.state.value not in ("open", "partially_filled"),
-                                reason=record.reason or record.state.value,
-                            )
-                    if resync and stream.synced:
-                        resync = False
-                        show_snapshot()
-                    if view == "fills" and any(isinstance(r, FillRecord) for r in batch):
-                        show_fills(new_fills())
-                    elif drawn and live.due():
-                        live.show(table(orders_now()))
-                if drawn:
-                    live.show(table(orders_now()))
-        finally:
-            stream.unlisten(queue)
-            await conn.aclose()
-            await spot.aclose()
+            if drawn:
+                live.show(table(orders_now()))
 
-    stream = private_stream(conn)
-    run_until_stopped(main, seconds)
+    follow(main, seconds)
 
 
 def _key(order: Any) -> tuple[str, str]:
@@ -218,16 +243,13 @@ def watch_positions(seconds: float | None, *, table: Callable[[Any], Any]) -> No
         CredentialsError: no Spot key (exit 3). TimeoutError_: no snapshot within ``--timeout``,
         or the server did not deliver the ``positions`` channel (exit 5).
     """
-    from krakenfutures.cli import uws_cli
-    from krakenfutures.cli.feedrun import LiveView, NoView, run_until_stopped
+    from krakenfutures.cli.feedrun import LiveView, NoView
     from krakenfutures.core.events import FeedReconnected
     from krakenfutures.errors import TimeoutError_
     from krakenfutures.oms.venue import PositionRecord
-    from krakenfutures.runtime.unified_market import private_stream
 
     as_json = state().json
-    conn, spot = uws_cli.private_connection(reconnect=True)
-    timeout_s = state().timeout_s or 10.0
+    stream, follow = _private_stream()
 
     def positions_now() -> Any:
         rows = {s: mirror_position(p) for s, p in stream.positions.items() if p.qty}
@@ -237,46 +259,36 @@ def watch_positions(seconds: float | None, *, table: Callable[[Any], Any]) -> No
         rows = sorted(positions_now().positions.values(), key=lambda p: p.symbol)
         _echo("open_positions", positions=rows)
 
-    async def main(stop: asyncio.Event) -> None:
-        queue = stream.listen()
-        try:
-            await stream.barrier(timeout_s)
-            if not stream.positions_live:
-                raise TimeoutError_(
-                    "the server did not deliver the uws positions channel (refused or no "
-                    "snapshot); use --dialect legacy for positions"
-                )
-            while not queue.empty():  # already in the mirror read below
-                queue.get_nowait()
-            resync = False
-            if as_json:
-                show_json()
-            with NoView() if as_json else LiveView() as live:
-                if not as_json:
+    async def main(queue: asyncio.Queue[object], stop: asyncio.Event) -> None:
+        if not stream.positions_live:
+            raise TimeoutError_(
+                "the server did not deliver the uws positions channel (refused or no "
+                "snapshot); use --dialect legacy for positions"
+            )
+        resync = False
+        if as_json:
+            show_json()
+        with NoView() if as_json else LiveView() as live:
+            if not as_json:
+                live.show(table(positions_now()))
+            async for batch in _batches(queue, stop):
+                changed = False
+                for record in batch:
+                    if isinstance(record, FeedReconnected):
+                        resync = True
+                        _note(as_json, record)
+                    elif isinstance(record, PositionRecord):
+                        changed = True
+                if resync and stream.synced and stream.positions_live:
+                    resync, changed = False, True
+                if as_json and changed and not resync:
+                    show_json()
+                elif not as_json and live.due():
                     live.show(table(positions_now()))
-                async for batch in _batches(queue, stop):
-                    changed = False
-                    for record in batch:
-                        if isinstance(record, FeedReconnected):
-                            resync = True
-                            _note(as_json, record)
-                        elif isinstance(record, PositionRecord):
-                            changed = True
-                    if resync and stream.synced and stream.positions_live:
-                        resync, changed = False, True
-                    if as_json and changed and not resync:
-                        show_json()
-                    elif not as_json and live.due():
-                        live.show(table(positions_now()))
-                if not as_json:
-                    live.show(table(positions_now()))
-        finally:
-            stream.unlisten(queue)
-            await conn.aclose()
-            await spot.aclose()
+            if not as_json:
+                live.show(table(positions_now()))
 
-    stream = private_stream(conn)
-    run_until_stopped(main, seconds)
+    follow(main, seconds)
 
 
 __all__ = ["mirror_fill", "mirror_order", "mirror_position", "watch_account", "watch_positions"]
