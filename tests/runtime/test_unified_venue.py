@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from krakenfutures.client.async_ import AsyncClient
 from krakenfutures.client.uws import AsyncUwsConnection
 from krakenfutures.core.orders import OrderState
 from krakenfutures.core.types import OrderType, Side
@@ -21,6 +22,7 @@ from krakenfutures.oms.venue import CancelIntent, CancelOutcome, OrderIntent
 from krakenfutures.runtime.clock import ManualClock
 from krakenfutures.runtime.journal import Journal
 from krakenfutures.runtime.launch import instruments_from_rest
+from krakenfutures.runtime.live_venue import LiveVenue
 from krakenfutures.runtime.node import Node
 from krakenfutures.runtime.unified_market import UnifiedMarket
 from krakenfutures.runtime.unified_venue import UnifiedVenue, check_order_error
@@ -191,6 +193,38 @@ async def test_fills_balances_and_positions_from_the_private_channels(
     assert (position.symbol, position.qty, position.entry_price) == (SYMBOL, D("0.002"), price)
     balances = {b.currency: b for b in await venue.balances()}
     assert balances and all(b.balance == b.available for b in balances.values())
+
+
+async def test_funding_payments_from_ledgers_match_the_legacy_account_log(
+    sim: SimHandle, venue: UnifiedVenue
+) -> None:
+    price = mark(sim)
+    other = loopback_client(sim, api_key=OTHER)
+    other.send_order(order_type="lmt", symbol=SYMBOL, side="sell", qty=D("0.01"), limit_price=price)
+    assert (await venue.submit_order(intent("uws-long", price, qty=D("0.01")))).accepted
+    sim.ctl(cmd="mark", symbol=SYMBOL, price=str(price * D("1.01")))  # a premium: longs pay
+    for _ in range(3):
+        sim.clock.advance(3_600_000)
+        sim.tick()
+    client = AsyncClient(
+        sim.api_key,
+        sim.api_secret,
+        base_url=sim.base_url,
+        nonce="memory",
+        clock_ms=sim.clock.now_ms,
+        rate_limit=False,
+        env={"HOME": "/nonexistent-kf-home"},
+    )
+    legacy = LiveVenue(client)
+    expected = await legacy.funding_payments(since_ms=0)
+    assert len(expected) >= 2 and all(p.amount > 0 for p in expected)
+    await until(lambda: len(venue.stream.funding) >= len(expected), "funding on ledgers")
+    streamed = await venue.funding_payments(since_ms=0)  # ledgers only: no fallback set
+    assert streamed == expected  # same payments, amounts, times and ids as the account log
+    both = UnifiedVenue(venue.conn, fallback=legacy)  # same socket, same stream
+    assert await both.funding_payments(since_ms=0) == expected  # each payment once
+    assert await venue.funding_payments(since_ms=expected[-1].ts_ms + 1) == []
+    await client.aclose()
 
 
 async def test_lost_replies_end_with_exactly_one_order_through_the_tracker(
