@@ -227,6 +227,30 @@ async def test_funding_payments_from_ledgers_match_the_legacy_account_log(
     await client.aclose()
 
 
+async def test_margin_figures_from_the_margin_channel_equal_legacy_accounts(
+    sim: SimHandle, venue: UnifiedVenue
+) -> None:
+    price = mark(sim)
+    other = loopback_client(sim, api_key=OTHER)
+    other.send_order(order_type="lmt", symbol=SYMBOL, side="sell", qty=D("0.02"), limit_price=price)
+    assert (await venue.submit_order(intent("uws-m", price, qty=D("0.02")))).accepted
+    client = AsyncClient(
+        sim.api_key,
+        sim.api_secret,
+        base_url=sim.base_url,
+        nonce="memory",
+        clock_ms=sim.clock.now_ms,
+        rate_limit=False,
+        env={"HOME": "/nonexistent-kf-home"},
+    )
+    legacy = LiveVenue(client)
+    await legacy.balances()  # fills legacy.margin from REST /accounts
+    assert legacy.margin is not None and legacy.margin[1] > 0  # a position needs margin
+    await until(lambda: venue.margin == legacy.margin, "the margin channel's figures")
+    assert all(type(v) is Decimal for v in venue.margin or ())  # exact, never floats
+    await client.aclose()
+
+
 async def test_lost_replies_end_with_exactly_one_order_through_the_tracker(
     sim: SimHandle,
 ) -> None:

@@ -81,7 +81,7 @@ if TYPE_CHECKING:
     from krakenfutures.client.uws import AsyncUwsConnection
 
 ZERO = Decimal(0)
-PRIVATE_CHANNELS = ("executions", "positions", "balances", "ledgers")
+PRIVATE_CHANNELS = ("executions", "positions", "balances", "ledgers", "margin")
 """The private channels the runtime reads (:func:`subscribe_private`)."""
 PUBLIC_CHANNELS = ("book", "trade", "ticker")
 """The per-symbol public channels the runtime reads (:func:`subscribe_public`)."""
@@ -119,6 +119,7 @@ def subscribe_private(conn: AsyncUwsConnection) -> tuple[str, ...]:
     conn.subscribe("positions")
     conn.subscribe("balances")
     conn.subscribe("ledgers")  # funding payments (no snapshot: the channel has none)
+    conn.subscribe("margin")  # margin equity and requirements (liquidation-risk alerts)
     return PRIVATE_CHANNELS
 
 

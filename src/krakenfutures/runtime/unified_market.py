@@ -43,6 +43,7 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
+from decimal import Decimal
 from typing import Any
 
 from krakenfutures.client.events import Reconnected
@@ -60,6 +61,7 @@ from krakenfutures.core.uws.events import (
 from krakenfutures.core.uws.schema_channels import (
     BalancesMessage,
     ExecutionsMessage,
+    MarginMessage,
     PositionsMessage,
 )
 from krakenfutures.errors import ConnectError, TimeoutError_
@@ -98,6 +100,8 @@ class PrivateStream:
         """Orders that left the book, by ``order_id``, with when (``now_s``) they did."""
         self.fills: OrderedDict[str, FillRecord] = OrderedDict()
         self.funding: OrderedDict[str, FundingPaid] = OrderedDict()
+        self.margin: tuple[Decimal, Decimal] | None = None
+        """``(margin_equity, maintenance_margin)`` of the flex account from ``margin``."""
         """Funding payments from ``ledgers`` since this stream started, by payment id."""
         """Fills by ``fill_id``, in arrival order."""
         self.balances: dict[str, BalanceRecord] = {}
@@ -208,6 +212,8 @@ class PrivateStream:
             self.synced = True
         elif isinstance(event, BalancesMessage) and event.is_snapshot:
             self.balances.clear()
+        elif isinstance(event, MarginMessage):
+            self._apply_margin(event)
         elif isinstance(event, PositionsMessage):
             if event.is_snapshot:
                 self.positions.clear()
@@ -254,6 +260,19 @@ class PrivateStream:
                 if type(record) is not FundingPaid:  # booked through venue.funding_payments
                     queue.put_nowait(record)
         self._changed.set()
+
+    def _apply_margin(self, msg: MarginMessage) -> None:
+        """Keep the multi-collateral (flex) account's margin equity and maintenance margin,
+        the figures the liquidation-risk alert reads (field names as the legacy flex account:
+        the reference says ``margin`` mirrors it)."""
+        if msg.type != "multi_collateral" or not msg.data:
+            return
+        row = msg.data[0] if isinstance(msg.data, list) else msg.data
+        if not isinstance(row, dict):
+            return
+        equity, maintenance = row.get("margin_equity"), row.get("maintenance_margin")
+        if isinstance(equity, Decimal | int) and isinstance(maintenance, Decimal | int):
+            self.margin = (Decimal(equity), Decimal(maintenance))
 
     def _snapshot(self, msg: ExecutionsMessage) -> tuple[tuple[object, ...], set[str]]:
         """An ``executions`` snapshot read in two parts (see the module docstring): the

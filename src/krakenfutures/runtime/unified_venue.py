@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from krakenfutures.client.uws import AsyncUwsConnection
@@ -342,6 +343,13 @@ class UnifiedVenue:
                 for p in older:
                     found.setdefault(p.payment_id or f"{p.symbol}:{p.ts_ms}", p)
         return sorted(found.values(), key=lambda p: p.ts_ms)
+
+    @property
+    def margin(self) -> tuple[Decimal, Decimal] | None:
+        """``(margin_equity, maintenance_margin)`` of the flex account from the ``margin``
+        channel (``None`` before it spoke): what the runtime's liquidation-risk alert reads,
+        as :attr:`LiveVenue.margin <krakenfutures.runtime.live_venue.LiveVenue.margin>`."""
+        return self.stream.margin
 
     async def balances(self) -> list[BalanceRecord]:
         """Balances per currency from the ``balances`` channel (``available`` = ``balance``:

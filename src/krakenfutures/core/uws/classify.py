@@ -54,7 +54,9 @@ def _tag(cls: type[Any]) -> str:
 _PROBE = msgspec.json.Decoder(_Probe)
 # strict=False: ints and bools may arrive as strings (decimals accept both anyway)
 _CHANNELS: dict[str, msgspec.json.Decoder[Any]] = {
-    _tag(cls): msgspec.json.Decoder(cls, strict=False) for cls in CHANNEL_TYPES
+    # float_hook: numbers in untyped payloads (``margin``) stay exact Decimals, never floats
+    _tag(cls): msgspec.json.Decoder(cls, strict=False, float_hook=Decimal)
+    for cls in CHANNEL_TYPES
 }
 _RESPONSE = msgspec.json.Decoder(Response, strict=False, float_hook=Decimal)
 _BOOK = msgspec.json.Decoder(BookMessage, strict=False)
