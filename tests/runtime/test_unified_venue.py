@@ -251,6 +251,47 @@ async def test_margin_figures_from_the_margin_channel_equal_legacy_accounts(
     await client.aclose()
 
 
+async def test_batch_add_and_batch_cancel_over_the_socket(
+    sim: SimHandle, venue: UnifiedVenue
+) -> None:
+    from krakenfutures.core.uws.schema_orders import BatchAddParams, BatchCancelParams, BatchOrder
+
+    price = mark(sim) - 800
+    rows = [
+        BatchOrder(
+            order_type="limit",
+            side=Side.BUY,
+            order_qty=D("0.001"),
+            limit_price=price - i,
+            post_only=True,
+            cl_ord_id=f"uws-b{i}",
+        )
+        for i in range(3)
+    ]
+    reply = await venue.conn.request(
+        "batch_add", BatchAddParams(asset_class="derivatives", symbol=SYMBOL, orders=rows)
+    )
+    assert reply.ok, reply.errors
+    placed = reply.result  # typed rows, one per order
+    assert [(r.cl_ord_id, bool(r.order_id), r.error) for r in placed] == [
+        (f"uws-b{i}", True, None) for i in range(3)
+    ]
+    assert sorted(o.cli_ord_id for o in exchange_orders(sim)) == ["uws-b0", "uws-b1", "uws-b2"]
+    reply = await venue.conn.request(
+        "batch_cancel",
+        BatchCancelParams(asset_class="derivatives", cl_ord_id=["uws-b0", "uws-b2"]),
+    )
+    assert reply.ok and reply.result.count == 2
+    assert [o.cli_ord_id for o in exchange_orders(sim)] == ["uws-b1"]
+    # all-or-nothing validation: one bad row refuses the whole batch, nothing placed
+    bad = [rows[0], BatchOrder(order_type="limit", side=Side.BUY, order_qty=D("0.001"))]
+    reply = await venue.conn.request(
+        "batch_add", BatchAddParams(asset_class="derivatives", symbol=SYMBOL, orders=bad)
+    )
+    assert not reply.ok and reply.errors
+    assert [o.cli_ord_id for o in exchange_orders(sim)] == ["uws-b1"]
+
+
 async def test_lost_replies_end_with_exactly_one_order_through_the_tracker(
     sim: SimHandle,
 ) -> None:
