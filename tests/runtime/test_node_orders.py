@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
+import pytest
+
 from krakenfutures.core.types import OrderType
 from krakenfutures.risk.rules import Denied, Rule
 from krakenfutures.testing.node import SYMBOL, Idle, make_rig
@@ -28,24 +30,22 @@ async def settle(rig, rounds: int = 40) -> None:
     raise AssertionError("orders still unresolved after settling")
 
 
-async def test_a_thousand_submissions_with_20_percent_faults_end_exactly_as_intended() -> None:
-    # Client retries off: every fault reaches the order manager, which must resolve it alone.
-    rig = make_rig(max_open_orders=1_500, client_attempts=1)
+FAULTS = {
+    "drop_after_execute_rate": 0.07,  # executed, reply never comes
+    "http_5xx_rate": 0.07,  # refused with a 502 before touching state
+    "unavailable_rate": 0.06,  # {"error": "Unavailable"} before touching state
+}
+NO_FAULTS = dict.fromkeys(FAULTS, 0)
+
+
+async def faulted_round(rig, base: Decimal, n: int = 1_000) -> None:
+    """Submit ``n`` post-only buys under 20 % injected faults, settle, and check the exchange
+    holds exactly them: none duplicated, none lost, every one open in the tracker."""
     node = rig.node
-    await rig.start()
-    mark = node.mark(SYMBOL) or Decimal(rig.handle.exchange.ticker(SYMBOL).mark_price)
-    base = (mark * Decimal("0.96") / TICK).to_integral_value() * TICK
-    rig.handle.ctl(
-        cmd="faults",
-        set={
-            "drop_after_execute_rate": 0.07,  # executed, reply never comes
-            "http_5xx_rate": 0.07,  # refused with a 502 before touching state
-            "unavailable_rate": 0.06,  # {"error": "Unavailable"} before touching state
-        },
-    )
     ctx = node.contexts["Idle"]
+    rig.handle.ctl(cmd="faults", set=FAULTS)
     intended = []
-    for i in range(1_000):
+    for i in range(n):
         price = base + i * TICK
         result = ctx.submit(
             symbol=SYMBOL, side="buy", qty=Decimal("0.001"), limit_price=price, post_only=True
@@ -55,26 +55,63 @@ async def test_a_thousand_submissions_with_20_percent_faults_end_exactly_as_inte
         if i % 50 == 49:
             await node.manager.drain(timeout_s=30)
             await rig.duties()  # the monitor's loop, run by hand on the fake clock
-    rig.handle.ctl(
-        cmd="faults", set={"drop_after_execute_rate": 0, "http_5xx_rate": 0, "unavailable_rate": 0}
-    )
+    rig.handle.ctl(cmd="faults", set=NO_FAULTS)
     await settle(rig)
 
     resting = Counter(Decimal(str(o.limit_price)) for o in rig.exchange_open_orders())
-    duplicated = {p: n for p, n in resting.items() if n > 1}
+    duplicated = {p: k for p, k in resting.items() if k > 1}
     missing = [p for p in intended if p not in resting]
     assert not duplicated, f"duplicated orders at {sorted(duplicated)[:5]}"
     assert not missing, f"lost orders at {missing[:5]}"
-    assert sum(resting.values()) == 1_000
+    assert sum(resting.values()) == n
+    working = node.manager.tracker.orders(live_only=True)
+    assert len(working) == n and all(o.state.value == "open" for o in working)
+
+
+async def start_rig(max_open_orders: int = 1_500):
+    # Client retries off: every fault reaches the order manager, which must resolve it alone.
+    rig = make_rig(max_open_orders=max_open_orders, client_attempts=1)
+    await rig.start()
+    mark = rig.node.mark(SYMBOL) or Decimal(rig.handle.exchange.ticker(SYMBOL).mark_price)
+    return rig, (mark * Decimal("0.96") / TICK).to_integral_value() * TICK
+
+
+async def test_a_thousand_submissions_with_20_percent_faults_end_exactly_as_intended() -> None:
+    rig, base = await start_rig()
+    node = rig.node
+    await faulted_round(rig, base)
     # The faults really fired and were resolved by the OMS, not by luck.
     sends = [s for s in rig.sent if s.path == "sendorder"]
     assert len(sends) > 1_100  # faults forced resends of proven-lost orders
     assert node.manager.lost_replies > 50
     assert node.manager.resent > 50
-    working = node.manager.tracker.orders(live_only=True)
-    assert len(working) == 1_000 and all(o.state.value == "open" for o in working)
     await node.shutdown()
     assert rig.exchange_open_orders() == []  # stop cancels what the bot placed
+
+
+@pytest.mark.slow
+async def test_soak_ten_rounds_of_faulted_submissions_and_cancels() -> None:
+    """``make soak``: 10,000 orders in ten rounds; after each, every order is cancelled with
+    the faults still on (lost cancel replies too) and the book must end empty."""
+    rig, base = await start_rig()
+    node = rig.node
+    for _ in range(10):
+        await faulted_round(rig, base)
+        rig.handle.ctl(cmd="faults", set=FAULTS)
+        assert node.manager.cancel_all() == 1_000
+        await node.manager.drain(timeout_s=30)
+        rig.handle.ctl(cmd="faults", set=NO_FAULTS)
+        for _ in range(40):  # what stayed unknown is looked up; deferred cancels go out
+            await settle(rig)
+            node.manager.cancel_all()
+            await node.manager.drain(timeout_s=30)
+            if not rig.exchange_open_orders():
+                break
+        assert rig.exchange_open_orders() == []
+        assert not node.manager.tracker.orders(live_only=True)
+    assert node.manager.lost_replies > 500 and node.manager.resent > 500
+    assert node.halts == {}
+    await node.shutdown()
 
 
 async def test_insufficient_funds_halts_the_strategy_and_alerts() -> None:

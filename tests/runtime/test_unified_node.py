@@ -241,15 +241,12 @@ async def settle(node: Node, rounds: int = 30) -> None:
 N = 1_000
 
 
-async def test_submissions_under_uws_faults_end_exactly_as_intended(
-    sim: SimHandle, bot: Bot
-) -> None:
+async def uws_faulted_round(sim: SimHandle, bot: Bot, base: Decimal, n: int = N) -> None:
+    """Submit ``n`` post-only buys with 20 % of them meeting a fault, settle, and check the
+    exchange holds exactly them (none duplicated, none lost), every one open in the tracker."""
     node = bot.node
-    mark = node.mark(SYMBOL)
-    assert mark is not None
-    base = (mark * Decimal("0.96")).to_integral_value()  # tick 1, inside the 5 % band
     intended = []
-    for i in range(N):
+    for i in range(n):
         # 20 % of the orders meet a fault, as on the legacy dialect: 10 % executed and never
         # answered, 10 % refused as unavailable (not executed), and a socket drop every 140.
         if i % 10 == 4:  # executed, never answered
@@ -273,11 +270,33 @@ async def test_submissions_under_uws_faults_end_exactly_as_intended(
     await settle(node)
 
     resting = Counter(Decimal(str(o.limit_price)) for o in exchange_orders(sim))
-    duplicated = {p: n for p, n in resting.items() if n > 1}
+    duplicated = {p: k for p, k in resting.items() if k > 1}
     missing = [p for p in intended if p not in resting]
     assert not duplicated, f"duplicated orders at {sorted(duplicated)[:5]}"
-    assert not missing, f"lost orders at {missing[:5]}"
-    assert sum(resting.values()) == N
+    if missing:
+        by_price: dict[Decimal, list[str]] = {}
+        for o in node.manager.tracker.orders():
+            if o.intent.limit_price in missing[:3]:
+                by_price.setdefault(o.intent.limit_price, []).append(
+                    f"{o.cli_ord_id}:{o.state.value}:{o.reason}"
+                )
+        raise AssertionError(f"lost orders at {missing[:5]} ({len(missing)}): {by_price}")
+    assert sum(resting.values()) == n
+    working = node.manager.tracker.orders(live_only=True)
+    assert len(working) == n and all(o.state.value == "open" for o in working)
+
+
+def _base(bot: Bot) -> Decimal:
+    mark = bot.node.mark(SYMBOL)
+    assert mark is not None
+    return (mark * Decimal("0.96")).to_integral_value()  # tick 1, inside the 5 % band
+
+
+async def test_submissions_under_uws_faults_end_exactly_as_intended(
+    sim: SimHandle, bot: Bot
+) -> None:
+    node = bot.node
+    await uws_faulted_round(sim, bot, _base(bot))
     # The faults really fired and the OMS resolved them, not luck: 100 unanswered orders, 100
     # refused as unavailable, seven socket drops (each loses what was in flight; orders refused
     # while down are resent).
@@ -286,10 +305,35 @@ async def test_submissions_under_uws_faults_end_exactly_as_intended(
     assert node.halts == {}
     sends = [s for s in bot.venue.sent if s.method == "add_order"]
     assert len(sends) >= N
-    working = node.manager.tracker.orders(live_only=True)
-    assert len(working) == N and all(o.state.value == "open" for o in working)
     await node.shutdown()
     assert exchange_orders(sim) == []  # stop cancels what the bot placed
+
+
+@pytest.mark.slow
+async def test_soak_uws_rounds_of_faulted_submissions_and_cancels(sim: SimHandle, bot: Bot) -> None:
+    """``make soak``: five rounds of 1,000 faulted submissions over uws; after each, every
+    order is cancelled with socket drops and lost replies still coming, and the book must end
+    empty."""
+    node = bot.node
+    base = _base(bot)
+    for _ in range(5):
+        # The node's background duties are off here; re-arm its dead man's switch as its
+        # loop would (a round takes ~12 s; the 60 s switch would otherwise fire mid-soak).
+        await node._arm_deadman()
+        await uws_faulted_round(sim, bot, base)
+        sim.ctl(cmd="faults", set={"uws_drop_reply_next": 50, "uws_drop_next": 1})
+        assert node.manager.cancel_all() == N
+        for _ in range(40):  # what stayed unknown is looked up; deferred cancels go out
+            await settle(node)
+            node.manager.cancel_all()
+            await node.manager.drain(timeout_s=10)
+            if not exchange_orders(sim):
+                break
+        sim.ctl(cmd="faults", set={"uws_drop_reply_next": 0, "uws_drop_next": 0})
+        assert exchange_orders(sim) == []
+        assert not node.manager.tracker.orders(live_only=True)
+    assert node.halts == {}
+    await node.shutdown()
 
 
 def _allowed(state: str, order_type: str) -> bool:
