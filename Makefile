@@ -34,5 +34,10 @@ bench: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/python -m pytest -m slow tests
 
+# Property tests (encoders, decoders, signing, books, rules, the tracker) with thousands of
+# examples each; tests that pin their own example count keep it.
+fuzz: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q --hypothesis-profile=fuzz -m "not slow" tests/core tests/oms tests/risk tests/client/test_feed_books.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
