@@ -201,3 +201,33 @@ async def test_secrets_never_reach_logs_journal_alerts_or_dashboard(tmp_path: Pa
         assert form not in text_summary
     assert FAKE_BOT_TOKEN not in caplog.text and FAKE_BOT_TOKEN not in screen
     assert "PF_XBTUSD" in screen and "halts" in screen
+
+
+async def test_alerts_go_out_while_the_bot_runs_and_each_state_transition_is_told(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    from krakenfutures.runtime.alert_sinks import AlertRouter, TelegramSink, telegram_token
+    from krakenfutures.testing.fake_telegram import FAKE_BOT_TOKEN, FakeTelegram
+
+    async with FakeTelegram() as telegram:
+        sink = TelegramSink(telegram_token(FAKE_BOT_TOKEN), "42", base_url=telegram.base_url)
+        router = AlertRouter([sink])
+        rig = make_rig(journal_path=tmp_path / "j.sqlite", alerts=router)
+        await rig.start()  # no router.start(): the node starts its alerts itself
+        for state in ("maintenance", "open", "maintenance", "open"):
+            rig.handle.ctl(cmd="state", symbol=SYMBOL, state=state)
+            await rig.refresh_tickers()
+            await rig.poll_states()
+        for _ in range(200):  # delivered while running, not at shutdown's flush
+            texts = telegram.all_texts()
+            if sum("now open (was maintenance)" in t for t in texts) >= 1:
+                break
+            await asyncio.sleep(0.01)
+        texts = telegram.all_texts()
+        assert any("now maintenance" in t for t in texts)
+        assert any("now open (was maintenance)" in t for t in texts)  # not throttled away
+        await rig.node.shutdown()
+        await router.aclose(timeout_s=5)
+        rig.journal.close()

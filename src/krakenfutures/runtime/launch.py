@@ -29,6 +29,7 @@ from krakenfutures.runtime.legacy_market import LegacyMarket
 from krakenfutures.runtime.live_venue import LiveVenue
 from krakenfutures.runtime.monitor import TradingStateMonitor
 from krakenfutures.runtime.node import Node
+from krakenfutures.runtime.uws_instruments import load_instruments
 from krakenfutures.strategy import Strategy
 
 log = logging.getLogger("krakenfutures.runtime")
@@ -135,7 +136,13 @@ async def build_node(
     # each other on separate connections would trip Kraken's increasing-nonce rule (the Nonce
     # header is optional; signatures still cover every byte). ``[bot] nonce`` changes it.
     client = AsyncClient(api_key, api_secret, base_url=base_url, env=env, nonce=config.nonce)
-    instruments = instruments_from_rest(await client.get_instruments())
+    # On the unified dialect the rules survive the legacy switch-off: from the uws
+    # ``instrument`` channel once REST /instruments is gone (runtime.uws_instruments).
+    instruments = await load_instruments(
+        client.get_instruments,
+        instruments_from_rest,
+        _public_uws(base_url) if config.dialect == "unified" else None,
+    )
     symbols = {s.upper() for strategy in strategies for s in strategy.symbols}
     missing = sorted(symbols - set(instruments))
     if missing:
@@ -174,7 +181,6 @@ async def build_node(
         secrets.append(client.credentials.secret.reveal())
     journal = Journal(path, durability=config.durability, redact=secrets)
     router = AlertRouter([LogSink(), *sinks_from_config(config.alerts, env)], redact=secrets)
-    monitor.alerts = router  # told once if it leaves REST for the uws status channels
     node = Node(
         strategies,
         venue=venue,
@@ -190,6 +196,9 @@ async def build_node(
         volume_30d_usd=volume,
         bot_name=config.name,
     )
+    # Told once if it leaves REST for the uws status channels: through the node, so the
+    # alert is journaled and on the dashboard too.
+    monitor.alerts = node
     return Wiring(node, client, feed, journal, router, closers)
 
 
@@ -225,13 +234,13 @@ def _unified(
     from krakenfutures.client.spot_rest import AsyncSpotRest
     from krakenfutures.client.uws import AsyncUwsConnection, uws_url_for
     from krakenfutures.client.uws_token import TokenPolicy
-    from krakenfutures.config import LIVE_BASE_URL, SPOT_LIVE_BASE_URL, load_spot_credentials
+    from krakenfutures.config import SPOT_LIVE_BASE_URL, load_spot_credentials
     from krakenfutures.runtime.unified_market import UnifiedMarket
     from krakenfutures.runtime.unified_venue import UnifiedVenue
     from krakenfutures.runtime.uws_status import UwsStatusWatch
 
     creds = load_spot_credentials(spot_key, spot_secret, env=env)
-    live = base_url.rstrip("/") == LIVE_BASE_URL.rstrip("/")
+    live = _is_live(base_url)
     spot = AsyncSpotRest(
         creds.api_key,
         creds.secret.reveal(),
@@ -247,6 +256,20 @@ def _unified(
     market = UnifiedMarket(public, private, symbols)
     status = UwsStatusWatch(AsyncUwsConnection(uws_url_for(origin)))
     return venue, market, _Closing(public, private), (spot, status)
+
+
+def _is_live(base_url: str) -> bool:
+    from krakenfutures.config import LIVE_BASE_URL
+
+    return base_url.rstrip("/") == LIVE_BASE_URL.rstrip("/")
+
+
+def _public_uws(base_url: str) -> Any:
+    """A factory of public uws connections for ``base_url`` (Kraken's, or the simulator's)."""
+    from krakenfutures.client.uws import AsyncUwsConnection, uws_url_for
+
+    origin = "live" if _is_live(base_url) else base_url
+    return lambda: AsyncUwsConnection(uws_url_for(origin))
 
 
 class _Closing:

@@ -328,6 +328,9 @@ class Node:
         """Restore, reconcile, arm the switch, start the strategies and (unless
         ``background=False``, for tests that drive each duty by hand on a fake clock) the
         background tasks."""
+        start_alerts = getattr(self.alerts, "start", None)
+        if callable(start_alerts):
+            start_alerts()  # deliver alerts as they happen, not only at shutdown's flush
         self._restore()
         if self.monitor is not None:
             for change in await self.monitor.poll_once():
@@ -474,6 +477,14 @@ class Node:
         if self.alerts is not None:
             self.alerts.publish(alert)
 
+    def publish(self, alert: Alert) -> None:
+        """Take an alert made elsewhere (the trading-state monitor's switch to uws): journal
+        it, keep it for the dashboard and send it to the sinks, as :meth:`alert` does."""
+        self._event(f"alert:{alert.kind.value}", alert.text, strategy=alert.strategy)
+        self.recent.append(alert)
+        if self.alerts is not None:
+            self.alerts.publish(alert)
+
     # ------------------------------------------------------------------------ callbacks
 
     def _on_order(self, update: OrderUpdated) -> None:
@@ -539,7 +550,9 @@ class Node:
             f"{change.symbol} is now {change.state.value} (was {change.previous.value}): {'; '.join(change.reasons) or 'tradeable, all inputs fresh'}",
             severity=severity,
             symbol=change.symbol,
-            key=f"state:{change.symbol}:{change.state}",
+            # The transition, not only the new state: "maintenance -> open" must not be held
+            # back as a repeat of an earlier "unknown -> open".
+            key=f"state:{change.symbol}:{change.previous.value}->{change.state.value}",
         )
         self._each(change.symbol, "on_state", change)
 
