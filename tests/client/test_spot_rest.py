@@ -40,7 +40,7 @@ from krakenfutures.testing import (
     running_simulator,
     sim_config,
 )
-from krakenfutures.transport.async_http import AsyncHttpTransport
+from krakenfutures.transport.async_pool import AsyncHttpPool
 from krakenfutures.transport.base import Response
 
 VECTOR_SECRET = (
@@ -272,7 +272,7 @@ async def test_key_without_websocket_permission_says_what_to_enable(
 async def test_two_clients_on_one_key_share_strictly_increasing_nonces(
     sim: SimHandle, state_env: dict[str, str]
 ) -> None:
-    recs = [Recorder(inner=AsyncHttpTransport(sim.base_url)) for _ in range(2)]
+    recs = [Recorder(inner=AsyncHttpPool(sim.base_url)) for _ in range(2)]
     clients = [make(sim, state_env, SPOT_KEY, SPOT_SECRET, transport=r) for r in recs]
     order = []
     for i in range(6):  # interleaved, all in the same clock millisecond

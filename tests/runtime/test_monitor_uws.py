@@ -31,7 +31,7 @@ from krakenfutures.runtime.monitor import GONE_POLLS, TradingStateMonitor
 from krakenfutures.runtime.uws_status import UwsStatusWatch
 from krakenfutures.signals.alerts import Alert
 from krakenfutures.testing import TEST_KEY, TEST_SECRET, SimHandle, running_simulator, sim_config
-from krakenfutures.transport.async_http import AsyncHttpTransport
+from krakenfutures.transport.async_pool import AsyncHttpPool
 from krakenfutures.transport.base import Response
 
 from .states import MAINTENANCE, OPEN, POST_ONLY, SUSPENDED, UNKNOWN
@@ -47,7 +47,7 @@ class GoneTransport:
     endpoint would (the simulator itself is left as it is)."""
 
     def __init__(self, origin: str, gone: tuple[str, ...]) -> None:
-        self.inner = AsyncHttpTransport(origin)
+        self.inner = AsyncHttpPool(origin)
         self.gone = gone
 
     async def request(

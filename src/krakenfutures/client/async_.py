@@ -30,9 +30,9 @@ class AsyncClient(AsyncMethods, ClientBase):
         sleep = kwargs.pop("sleep", None)
         super().__init__(*args, **kwargs)
         if transport is None:
-            from krakenfutures.transport.async_http import AsyncHttpTransport
+            from krakenfutures.transport.async_pool import AsyncHttpPool
 
-            transport = AsyncHttpTransport(self.base_url, timeout_s=self.timeout_s)
+            transport = AsyncHttpPool(self.base_url, timeout_s=self.timeout_s)
         self._transport = transport
         self._sleep = sleep or asyncio.sleep
 

@@ -271,9 +271,9 @@ class AsyncSpotRest:
             raise ConfigError(f"nonce must be 'file', 'memory' or a NonceSource, got {nonce!r}")
         self._nonces: NonceSource = nonce
         if transport is None:
-            from krakenfutures.transport.async_http import AsyncHttpTransport
+            from krakenfutures.transport.async_pool import AsyncHttpPool
 
-            transport = AsyncHttpTransport(self.base_url, timeout_s=timeout_s)
+            transport = AsyncHttpPool(self.base_url, timeout_s=timeout_s)
         self._transport = transport
 
     def build_request(
