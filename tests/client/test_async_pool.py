@@ -143,3 +143,32 @@ async def test_errors_say_whether_anything_was_sent(serve) -> None:
 
     with pytest.raises(ConfigError, match="not an http"):
         AsyncHttpPool("ftp://example.com")
+
+
+async def test_requests_in_flight_are_capped_and_wait_for_a_free_connection(serve) -> None:
+    release = asyncio.Event()
+    state, _ = await serve(lambda _r: ok())  # (only its counters: the slow server answers)
+
+    async def slow(reader, writer) -> None:  # holds each reply until released
+        state.connections += 1
+        while True:
+            try:
+                await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            await release.wait()
+            writer.write(ok())
+
+    server = await asyncio.start_server(slow, "127.0.0.1", 0)
+    pool = AsyncHttpPool(
+        f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", max_connections=2
+    )
+    state.connections = 0
+    tasks = [asyncio.ensure_future(pool.request("GET", f"/{i}", {}, b"")) for i in range(5)]
+    await asyncio.sleep(0.1)
+    assert state.connections == 2 and not any(t.done() for t in tasks)
+    release.set()
+    assert [r.status for r in await asyncio.gather(*tasks)] == [200] * 5
+    assert state.connections == 2  # the waiting requests reused the two
+    await pool.aclose()
+    server.close()

@@ -28,6 +28,9 @@ from krakenfutures.transport.base import Response
 from krakenfutures.transport.http_pool import USER_AGENT
 
 _MAX_IDLE = 8
+MAX_CONNECTIONS = 32
+"""Requests in flight at once (one connection each); more wait for a free one (aiohttp's
+default is 100 per host; a bot rarely has more than tens of requests out)."""
 
 
 class _Connection(asyncio.Protocol):
@@ -73,9 +76,7 @@ class _Connection(asyncio.Protocol):
         if parser is None or reply is None or reply.done():
             return
         self.keep_alive = parser.should_keep_alive()
-        reply.set_result(
-            Response(parser.get_status_code(), b"".join(self._body), self._headers)
-        )
+        reply.set_result(Response(parser.get_status_code(), b"".join(self._body), self._headers))
 
     # -- ours
     def send(self, data: bytes, reply: asyncio.Future[Response]) -> None:
@@ -110,7 +111,9 @@ class _Connection(asyncio.Protocol):
 class AsyncHttpPool:
     """Keep-alive async HTTP/1.1 to one origin (``scheme://host[:port]``)."""
 
-    def __init__(self, origin: str, *, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, origin: str, *, timeout_s: float = 10.0, max_connections: int = MAX_CONNECTIONS
+    ) -> None:
         parts = urlsplit(origin)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"base URL {origin!r} is not an http(s) origin")
@@ -124,6 +127,8 @@ class AsyncHttpPool:
         self._timeout = timeout_s
         self._idle: list[_Connection] = []
         self._closed = False
+        # Acquiring a free slot does not suspend: the write still happens before any await.
+        self._slots = asyncio.Semaphore(max_connections)
 
     async def request(
         self, method: str, target: str, headers: Mapping[str, str], body: bytes
@@ -131,41 +136,45 @@ class AsyncHttpPool:
         """Send one request; see :meth:`HttpPool.request` for the errors raised."""
         if self._closed:
             raise ConnectError(f"the HTTP pool for {self.origin} is closed; nothing was sent")
-        conn = self._take()
-        if conn is None:
-            conn = await self._connect()
-        lines = [f"{method} {target} HTTP/1.1\r\n", self._head]
-        for name, value in headers.items():
-            lines.append(f"{name}: {value}\r\n")
-        if body or method in ("POST", "PUT"):
-            lines.append(f"Content-Length: {len(body)}\r\n")
-        lines.append("\r\n")
-        data = "".join(lines).encode("latin-1") + body
-        reply: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
-        conn.send(data, reply)
+        await self._slots.acquire()  # a free slot: no suspension, the write comes first
         try:
-            async with asyncio.timeout(self._timeout):
-                response = await reply
-        except TimeoutError:
-            conn.abort()
-            where = f"{method} {target.split('?')[0]}"
-            raise TimeoutError_(
-                f"no reply from {self.origin} within {self._timeout} s for {where}; the request "
-                "may have been executed"
-            ) from None
-        except asyncio.CancelledError:
-            conn.abort()  # the reply would arrive for nobody: never reuse this connection
-            raise
-        except TransportError as exc:
-            raise TransportError(
-                f"connection to {self.origin} failed during {method} {target.split('?')[0]}: "
-                f"{exc}; the request may have been executed"
-            ) from exc
-        if conn.usable() and len(self._idle) < _MAX_IDLE and not self._closed:
-            self._idle.append(conn)
-        else:
-            conn.abort()
-        return response
+            conn = self._take()
+            if conn is None:
+                conn = await self._connect()
+            lines = [f"{method} {target} HTTP/1.1\r\n", self._head]
+            for name, value in headers.items():
+                lines.append(f"{name}: {value}\r\n")
+            if body or method in ("POST", "PUT"):
+                lines.append(f"Content-Length: {len(body)}\r\n")
+            lines.append("\r\n")
+            data = "".join(lines).encode("latin-1") + body
+            reply: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+            conn.send(data, reply)
+            try:
+                async with asyncio.timeout(self._timeout):
+                    response = await reply
+            except TimeoutError:
+                conn.abort()
+                where = f"{method} {target.split('?')[0]}"
+                raise TimeoutError_(
+                    f"no reply from {self.origin} within {self._timeout} s for {where}; the request "
+                    "may have been executed"
+                ) from None
+            except asyncio.CancelledError:
+                conn.abort()  # the reply would arrive for nobody: never reuse this connection
+                raise
+            except TransportError as exc:
+                raise TransportError(
+                    f"connection to {self.origin} failed during {method} {target.split('?')[0]}: "
+                    f"{exc}; the request may have been executed"
+                ) from exc
+            if conn.usable() and len(self._idle) < _MAX_IDLE and not self._closed:
+                self._idle.append(conn)
+            else:
+                conn.abort()
+            return response
+        finally:
+            self._slots.release()
 
     def _take(self) -> _Connection | None:
         while self._idle:
