@@ -71,7 +71,10 @@ async def test_futures_results_and_exceptions_reach_the_coroutine() -> None:
     assert await task == (41, "boom")
 
 
-async def test_cancelling_the_task_cancels_the_coroutine_where_it_waits() -> None:
+@pytest.mark.parametrize("let_it_start", [True, False])
+async def test_a_cancel_reaches_the_coroutine_where_it_waits(let_it_start: bool) -> None:
+    # let_it_start=False: cancelled before the loop ran the task's first step (the driver
+    # never took over), which must still reach the coroutine.
     cleaned: list[str] = []
     forever = asyncio.get_running_loop().create_future()
 
@@ -82,29 +85,14 @@ async def test_cancelling_the_task_cancels_the_coroutine_where_it_waits() -> Non
             cleaned.append("finally")
 
     task = start_eager(waits())
-    await asyncio.sleep(0)
+    if let_it_start:
+        await asyncio.sleep(0)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     assert cleaned == ["finally"]
-    assert forever.cancelled()
-
-
-async def test_a_cancel_before_the_task_ever_ran_reaches_the_coroutine() -> None:
-    cleaned: list[str] = []
-    forever = asyncio.get_running_loop().create_future()
-
-    async def waits() -> None:
-        try:
-            await forever
-        finally:
-            cleaned.append("finally")
-
-    task = start_eager(waits())
-    task.cancel()  # before the loop ran the task's first step
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert cleaned == ["finally"]
+    if let_it_start:
+        assert forever.cancelled()
 
 
 async def test_timeouts_bound_in_the_first_step_cancel_the_eager_task_not_the_caller() -> None:

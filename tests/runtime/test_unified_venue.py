@@ -56,6 +56,22 @@ async def venue(sim: SimHandle) -> AsyncIterator[UnifiedVenue]:
         await conn.aclose()
 
 
+@pytest.fixture
+async def legacy(sim: SimHandle) -> AsyncIterator[LiveVenue]:
+    """The same account through the legacy REST venue (the reference for uws figures)."""
+    client = AsyncClient(
+        sim.api_key,
+        sim.api_secret,
+        base_url=sim.base_url,
+        nonce="memory",
+        clock_ms=sim.clock.now_ms,
+        rate_limit=False,
+        env={"HOME": "/nonexistent-kf-home"},
+    )
+    yield LiveVenue(client)
+    await client.aclose()
+
+
 def mark(sim: SimHandle) -> Decimal:
     return D(sim.exchange.ticker(SYMBOL).mark_price).to_integral_value()
 
@@ -196,7 +212,7 @@ async def test_fills_balances_and_positions_from_the_private_channels(
 
 
 async def test_funding_payments_from_ledgers_match_the_legacy_account_log(
-    sim: SimHandle, venue: UnifiedVenue
+    sim: SimHandle, venue: UnifiedVenue, legacy: LiveVenue
 ) -> None:
     price = mark(sim)
     other = loopback_client(sim, api_key=OTHER)
@@ -206,16 +222,6 @@ async def test_funding_payments_from_ledgers_match_the_legacy_account_log(
     for _ in range(3):
         sim.clock.advance(3_600_000)
         sim.tick()
-    client = AsyncClient(
-        sim.api_key,
-        sim.api_secret,
-        base_url=sim.base_url,
-        nonce="memory",
-        clock_ms=sim.clock.now_ms,
-        rate_limit=False,
-        env={"HOME": "/nonexistent-kf-home"},
-    )
-    legacy = LiveVenue(client)
     expected = await legacy.funding_payments(since_ms=0)
     assert len(expected) >= 2 and all(p.amount > 0 for p in expected)
     await until(lambda: len(venue.stream.funding) >= len(expected), "funding on ledgers")
@@ -224,31 +230,19 @@ async def test_funding_payments_from_ledgers_match_the_legacy_account_log(
     both = UnifiedVenue(venue.conn, fallback=legacy)  # same socket, same stream
     assert await both.funding_payments(since_ms=0) == expected  # each payment once
     assert await venue.funding_payments(since_ms=expected[-1].ts_ms + 1) == []
-    await client.aclose()
 
 
 async def test_margin_figures_from_the_margin_channel_equal_legacy_accounts(
-    sim: SimHandle, venue: UnifiedVenue
+    sim: SimHandle, venue: UnifiedVenue, legacy: LiveVenue
 ) -> None:
     price = mark(sim)
     other = loopback_client(sim, api_key=OTHER)
     other.send_order(order_type="lmt", symbol=SYMBOL, side="sell", qty=D("0.02"), limit_price=price)
     assert (await venue.submit_order(intent("uws-m", price, qty=D("0.02")))).accepted
-    client = AsyncClient(
-        sim.api_key,
-        sim.api_secret,
-        base_url=sim.base_url,
-        nonce="memory",
-        clock_ms=sim.clock.now_ms,
-        rate_limit=False,
-        env={"HOME": "/nonexistent-kf-home"},
-    )
-    legacy = LiveVenue(client)
     await legacy.balances()  # fills legacy.margin from REST /accounts
     assert legacy.margin is not None and legacy.margin[1] > 0  # a position needs margin
     await until(lambda: venue.margin == legacy.margin, "the margin channel's figures")
     assert all(type(v) is Decimal for v in venue.margin or ())  # exact, never floats
-    await client.aclose()
 
 
 async def test_batch_add_and_batch_cancel_over_the_socket(
