@@ -172,3 +172,24 @@ async def test_requests_in_flight_are_capped_and_wait_for_a_free_connection(serv
     assert state.connections == 2  # the waiting requests reused the two
     await pool.aclose()
     server.close()
+
+
+async def test_https_verifies_the_certificate_and_speaks_through_tls() -> None:
+    import ssl
+    from pathlib import Path
+
+    tls = Path(__file__).parent.parent / "fixtures" / "tls"
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(tls / "localhost.pem", tls / "localhost.key")
+    state = Server(lambda _r: ok(b'{"tls":true}'))
+    server = await asyncio.start_server(state.handle, "127.0.0.1", 0, ssl=server_ctx)
+    origin = f"https://localhost:{server.sockets[0].getsockname()[1]}"
+    trusting = ssl.create_default_context(cafile=str(tls / "localhost.pem"))
+    pool = AsyncHttpPool(origin, ssl_context=trusting)
+    for _ in range(2):
+        assert (await pool.request("GET", "/x", {}, b"")).body == b'{"tls":true}'
+    assert state.connections == 1 and state.requests[0].startswith(b"GET /x HTTP/1.1")
+    await pool.aclose()
+    with pytest.raises(ConnectError, match="nothing was sent"):  # an unknown CA: refused
+        await AsyncHttpPool(origin).request("GET", "/x", {}, b"")
+    server.close()

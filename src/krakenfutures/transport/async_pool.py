@@ -82,9 +82,10 @@ class _Connection(asyncio.Protocol):
     def send(self, data: bytes, reply: asyncio.Future[Response]) -> None:
         """Write one request; its reply resolves ``reply``."""
         assert self.transport is not None
+        self.transport.write(data)  # first: the bytes leave before anything else is set up
+        # (no reply byte can be read before the event loop runs again)
         self._reply, self._headers, self._body = reply, {}, []
         self._parser = httptools.HttpResponseParser(self)
-        self.transport.write(data)
 
     def _fail(self, exc: Exception) -> None:
         reply, self._reply, self._parser = self._reply, None, None
@@ -109,10 +110,16 @@ class _Connection(asyncio.Protocol):
 
 
 class AsyncHttpPool:
-    """Keep-alive async HTTP/1.1 to one origin (``scheme://host[:port]``)."""
+    """Keep-alive async HTTP/1.1 to one origin (``scheme://host[:port]``); ``https`` verifies
+    the server's certificate and host name (``ssl_context`` replaces the default one)."""
 
     def __init__(
-        self, origin: str, *, timeout_s: float = 10.0, max_connections: int = MAX_CONNECTIONS
+        self,
+        origin: str,
+        *,
+        timeout_s: float = 10.0,
+        max_connections: int = MAX_CONNECTIONS,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         parts = urlsplit(origin)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -120,7 +127,10 @@ class AsyncHttpPool:
         self.origin = origin.rstrip("/")
         self._host = parts.hostname
         self._port = parts.port or (443 if parts.scheme == "https" else 80)
-        self._ssl = ssl.create_default_context() if parts.scheme == "https" else None
+        # https: the system's CAs and hostname checks (``ssl_context`` for a private CA).
+        self._ssl = (
+            (ssl_context or ssl.create_default_context()) if parts.scheme == "https" else None
+        )
         default_port = self._port == (443 if parts.scheme == "https" else 80)
         host = self._host if default_port else f"{self._host}:{self._port}"
         self._head = f"Host: {host}\r\nUser-Agent: {USER_AGENT}\r\n"
