@@ -132,13 +132,13 @@ def _start_312(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, _T]) -
         _state["depth"] -= 1
 
 
+_START = _start_312 if sys.version_info >= (3, 12) else _start_311
+
+
 def start_eager(coro: Coroutine[Any, Any, _T]) -> asyncio.Task[_T]:
     """Run ``coro`` up to its first suspension now and the rest as a task; returns the task
     (done already if the coroutine never suspended). Call from the event loop's thread."""
-    loop = asyncio.get_running_loop()
-    if sys.version_info >= (3, 12):
-        return _start_312(loop, coro)
-    return _start_311(loop, coro)
+    return _START(asyncio.get_running_loop(), coro)
 
 
 __all__ = ["in_eager_step", "start_eager"]

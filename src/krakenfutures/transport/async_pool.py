@@ -137,8 +137,10 @@ class AsyncHttpPool:
         self._timeout = timeout_s
         self._idle: list[_Connection] = []
         self._closed = False
-        # Acquiring a free slot does not suspend: the write still happens before any await.
-        self._slots = asyncio.Semaphore(max_connections)
+        self._max_in_flight = max_connections
+        self._in_flight = 0
+        self._freed: asyncio.Event | None = None  # made when someone has to wait for a slot
+        self._tail = f" HTTP/1.1\r\n{self._head}"
 
     async def request(
         self, method: str, target: str, headers: Mapping[str, str], body: bytes
@@ -146,14 +148,18 @@ class AsyncHttpPool:
         """Send one request; see :meth:`HttpPool.request` for the errors raised."""
         if self._closed:
             raise ConnectError(f"the HTTP pool for {self.origin} is closed; nothing was sent")
-        await self._slots.acquire()  # a free slot: no suspension, the write comes first
+        while self._in_flight >= self._max_in_flight:  # rare: wait for a free slot
+            if self._freed is None:
+                self._freed = asyncio.Event()
+            self._freed.clear()
+            await self._freed.wait()
+        self._in_flight += 1  # a free slot costs no await: the write still comes first
         try:
             conn = self._take()
             if conn is None:
                 conn = await self._connect()
-            lines = [f"{method} {target} HTTP/1.1\r\n", self._head]
-            for name, value in headers.items():
-                lines.append(f"{name}: {value}\r\n")
+            lines = [method, " ", target, self._tail]
+            lines += [f"{name}: {value}\r\n" for name, value in headers.items()]
             if body or method in ("POST", "PUT"):
                 lines.append(f"Content-Length: {len(body)}\r\n")
             lines.append("\r\n")
@@ -184,7 +190,9 @@ class AsyncHttpPool:
                 conn.abort()
             return response
         finally:
-            self._slots.release()
+            self._in_flight -= 1
+            if self._freed is not None:
+                self._freed.set()
 
     def _take(self) -> _Connection | None:
         while self._idle:
