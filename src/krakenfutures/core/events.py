@@ -73,6 +73,12 @@ class FundingPaid:
     def __post_init__(self) -> None:
         object.__setattr__(self, "symbol", normalize_symbol(self.symbol))
 
+    @property
+    def key(self) -> str:
+        """What makes the payment unique: ``payment_id``, else strategy, symbol and time
+        (the journal files payments under it; venues merge sources by it)."""
+        return self.payment_id or f"{self.strategy}|{self.symbol}|{self.ts_ms}"
+
 
 @dataclass(frozen=True, slots=True)
 class TradingStateChanged:

@@ -77,7 +77,6 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -87,9 +86,29 @@ from krakenfutures.config import Secret, state_dir
 from krakenfutures.core.events import FundingPaid, Halted, OrderDenied, TradingStateChanged
 from krakenfutures.core.orders import AmendIntent, CancelIntent, OrderIntent, OrderState
 from krakenfutures.errors import ConfigError, StateError, ValidationError
-from krakenfutures.oms.positions import PositionBook
-from krakenfutures.oms.tracker import CliOrdIdGenerator, TrackedOrder
+from krakenfutures.oms.tracker import TrackedOrder
 from krakenfutures.oms.venue import FillRecord
+from krakenfutures.runtime.journal_records import (
+    Action,
+    JournalEvent,
+    JournalFill,
+    JournalFunding,
+    JournalRecord,
+    JournalState,
+    check_request,
+    decode_any,
+    decode_fill,
+    decode_funding,
+    decode_order,
+    decode_request,
+    encode_fill,
+    encode_funding,
+    encode_order,
+    encode_request,
+    event_of,
+    rebuild_positions,
+    to_dict,
+)
 from krakenfutures.runtime.journal_tail import Row, TailLog, rows_to_insert, tail_path
 
 log = logging.getLogger(__name__)
@@ -99,21 +118,14 @@ SCHEMA_VERSION = 1
 
 APPLICATION_ID = 0x4B464A31  # "KFJ1": marks the file as a krakenfutures journal
 Durability = Literal["process", "power"]
-Action = Literal["submit", "amend", "cancel"]
 KINDS = ("order", "request", "fill", "funding", "event", "meta")
 META_RUN_START, META_RUN_STOP, META_ID_PREFIX = "run_start", "run_stop", "id_prefix"
 
-_INTENT_TYPES: dict[str, type[Any]] = {
-    "submit": OrderIntent,
-    "amend": AmendIntent,
-    "cancel": CancelIntent,
-}
 _SYNC = {"process": "NORMAL", "power": "FULL"}
 _AUTOCHECKPOINT_PAGES = 1_000  # 4 MB of WAL: SQLite's default, the backstop
 _WAL_SIZE_LIMIT = 64 * 2**20
 _MIN_SECRET_LEN = 8
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-_PENDING = frozenset({OrderState.PENDING_NEW, OrderState.PENDING_CANCEL, OrderState.PENDING_AMEND})
 _SCHEMA = """
 CREATE TABLE records (
     seq INTEGER PRIMARY KEY,
@@ -133,213 +145,6 @@ _encoder = msgspec.json.Encoder(decimal_format="string", order="deterministic")
 _decode_order = msgspec.json.Decoder(TrackedOrder).decode
 _decode_fill = msgspec.json.Decoder(FillRecord).decode
 _decode_funding = msgspec.json.Decoder(FundingPaid).decode
-_decode_any = msgspec.json.Decoder().decode
-
-
-# ---------------------------------------------------------------------------- dict encoding
-
-
-def _to_dict(value: object) -> dict[str, Any]:
-    result: dict[str, Any] = msgspec.to_builtins(value, order="deterministic")
-    return result
-
-
-def _convert(data: object, kind: type[Any], what: str) -> Any:
-    try:
-        return msgspec.convert(data, kind)
-    except msgspec.ValidationError as exc:
-        raise StateError(f"{what} cannot be decoded ({exc}): damaged or foreign data") from None
-
-
-def encode_order(order: TrackedOrder) -> dict[str, Any]:
-    """A :class:`TrackedOrder` as JSON-able builtins (the ``order`` record payload)."""
-    return _to_dict(order)
-
-
-def decode_order(data: Mapping[str, Any]) -> TrackedOrder:
-    """The inverse of :func:`encode_order`; :class:`StateError` on data that does not fit."""
-    order: TrackedOrder = _convert(data, TrackedOrder, "order record")
-    return order
-
-
-def encode_fill(fill: FillRecord) -> dict[str, Any]:
-    """A :class:`FillRecord` as JSON-able builtins (the ``fill`` record payload)."""
-    return _to_dict(fill)
-
-
-def decode_fill(data: Mapping[str, Any]) -> FillRecord:
-    """The inverse of :func:`encode_fill`."""
-    fill: FillRecord = _convert(data, FillRecord, "fill record")
-    return fill
-
-
-def encode_funding(payment: FundingPaid) -> dict[str, Any]:
-    """A :class:`FundingPaid` as JSON-able builtins (the ``funding`` record payload)."""
-    return _to_dict(payment)
-
-
-def decode_funding(data: Mapping[str, Any]) -> FundingPaid:
-    """The inverse of :func:`encode_funding`."""
-    payment: FundingPaid = _convert(data, FundingPaid, "funding record")
-    return payment
-
-
-def encode_request(
-    action: Action, intent: OrderIntent | AmendIntent | CancelIntent
-) -> dict[str, Any]:
-    """A request as JSON-able builtins: ``{"action": ..., "intent": {...}}``."""
-    _check_request(action, intent)
-    return {"action": action, "intent": _to_dict(intent)}
-
-
-def decode_request(
-    data: Mapping[str, Any],
-) -> tuple[Action, OrderIntent | AmendIntent | CancelIntent]:
-    """The inverse of :func:`encode_request`: ``(action, intent)``."""
-    action = data.get("action")
-    if action not in _INTENT_TYPES:
-        raise StateError(f"request record with unknown action {action!r}: damaged or foreign data")
-    intent = _convert(data.get("intent"), _INTENT_TYPES[action], f"{action} request")
-    return action, intent
-
-
-def _check_request(action: str, intent: object) -> str:
-    wanted = _INTENT_TYPES.get(action)
-    if wanted is None or type(intent) is not wanted:
-        raise ValidationError(
-            f"record_request({action!r}, {type(intent).__name__}): actions are submit "
-            "(OrderIntent), amend (AmendIntent) and cancel (CancelIntent)"
-        )
-    key: str = getattr(intent, "cli_ord_id", "") or getattr(intent, "order_id", None) or ""
-    return key
-
-
-def _funding_key(payment: FundingPaid) -> str:
-    return payment.payment_id or f"{payment.strategy}|{payment.symbol}|{payment.ts_ms}"
-
-
-# -------------------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True, slots=True)
-class JournalRecord:
-    """One row as written: ``payload`` is the decoded JSON (see :meth:`value` for objects)."""
-
-    seq: int
-    ts_ms: int
-    kind: str
-    strategy: str | None
-    key: str | None
-    payload: Any
-
-    def value(self) -> object:
-        """The domain object: TrackedOrder, ``(action, intent)``, FillRecord, FundingPaid,
-        :class:`JournalEvent` or the meta dict."""
-        if self.kind == "order":
-            return decode_order(self.payload)
-        if self.kind == "request":
-            return decode_request(self.payload)
-        if self.kind == "fill":
-            return decode_fill(self.payload)
-        if self.kind == "funding":
-            return decode_funding(self.payload)
-        if self.kind == "event":
-            return _event(self.seq, self.ts_ms, self.key, self.strategy, self.payload)
-        return self.payload
-
-
-@dataclass(frozen=True, slots=True)
-class JournalFill:
-    """A journaled fill and the strategy it was booked for."""
-
-    seq: int
-    strategy: str
-    fill: FillRecord
-
-
-@dataclass(frozen=True, slots=True)
-class JournalFunding:
-    """A journaled funding payment."""
-
-    seq: int
-    payment: FundingPaid
-
-
-@dataclass(frozen=True, slots=True)
-class JournalEvent:
-    """A journaled event: ``kind`` (``halted``, ``trading_state``, ``order_denied``, ``alert``...),
-    a human ``text`` and optional structured ``data``."""
-
-    seq: int
-    ts_ms: int
-    kind: str
-    text: str
-    strategy: str | None = None
-    data: Mapping[str, Any] | None = None
-
-
-def _event(
-    seq: int, ts_ms: int, kind: str | None, strategy: str | None, payload: Any
-) -> JournalEvent:
-    return JournalEvent(
-        seq, ts_ms, kind or "", payload.get("text", ""), strategy, payload.get("data")
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class JournalState:
-    """What a journal remembers (see the module docstring for how to use it after a restart)."""
-
-    orders: tuple[TrackedOrder, ...] = ()
-    """The latest snapshot of every order, in the order they were first journaled."""
-    fills: tuple[JournalFill, ...] = ()
-    """Every fill once (first record per ``fill_id`` wins), in journal order."""
-    funding: tuple[JournalFunding, ...] = ()
-    """Every funding payment once (per ``payment_id``, else strategy, symbol and time)."""
-    events: tuple[JournalEvent, ...] = ()
-    """The last events, oldest first."""
-    meta: Mapping[str, Any] = field(default_factory=dict)
-    """The latest data of each meta record name."""
-    cli_ord_ids: frozenset[str] = frozenset()
-    """Every ``cli_ord_id`` the journal has seen (orders, requests, fills)."""
-    prefixes: tuple[str, ...] = ()
-    """``cli_ord_id`` prefixes recorded with ``record_meta("id_prefix", {"prefix": ...})``."""
-    last_seq: int = 0
-    clean_stop: bool = True
-    """False when records follow the last ``run_stop`` meta record (the last run crashed)."""
-
-    @property
-    def in_flight(self) -> tuple[str, ...]:
-        """Orders with a request on the wire when the journal stopped (``pending_*``)."""
-        return tuple(o.cli_ord_id for o in self.orders if o.state in _PENDING)
-
-    def next_counter(self, prefix: str) -> int:
-        """The first ``n`` after every used ``f"{prefix}-{n}"`` id (1 if none was used)."""
-        pattern = re.compile(re.escape(prefix) + r"-(\d+)")
-        used = (pattern.fullmatch(i) for i in self.cli_ord_ids)
-        return max((int(m.group(1)) for m in used if m), default=0) + 1
-
-    def id_generator(self, prefix: str) -> CliOrdIdGenerator:
-        """A :class:`CliOrdIdGenerator` for ``prefix`` that continues after every used id."""
-        return CliOrdIdGenerator(prefix, start=self.next_counter(prefix))
-
-
-def rebuild_positions(state: JournalState, book: PositionBook | None = None) -> PositionBook:
-    """Replay the journaled fills and funding payments, in journal order, into ``book`` (a new
-    one by default). Each is booked once: the book itself ignores a ``fill_id`` or payment it
-    has seen, so replaying twice changes nothing."""
-    book = PositionBook() if book is None else book
-    bookings: list[JournalFill | JournalFunding] = [*state.fills, *state.funding]
-    bookings.sort(key=lambda b: b.seq)
-    for item in bookings:
-        if isinstance(item, JournalFill):
-            book.apply_fill(item.fill, strategy=item.strategy)
-        else:
-            p = item.payment
-            book.apply_funding_payment(
-                p.strategy, p.symbol, p.amount, ts_ms=p.ts_ms, payment_id=p.payment_id or None
-            )
-    return book
 
 
 def default_journal_path(
@@ -430,7 +235,7 @@ class Journal:
         ``cli_ord_id``; ``amend``; ``cancel``). With ``order``, its new snapshot is written in
         the same transaction (recommended: one write before the wire, and the restored order
         can never lag the request). Returns the seq of the last row written."""
-        key = _check_request(action, intent)
+        key = check_request(action, intent)
         if not key:
             raise ValidationError(
                 f"a {action} request needs the order's cli_ord_id (OrderTracker.submit stamps "
@@ -454,9 +259,7 @@ class Journal:
         """Journal a funding payment, before booking it."""
         if type(payment) is not FundingPaid:
             raise ValidationError(f"record_funding takes FundingPaid, got {type(payment).__name__}")
-        return self._add(
-            (ts_ms, "funding", payment.strategy, _funding_key(payment), self._json(payment))
-        )
+        return self._add((ts_ms, "funding", payment.strategy, payment.key, self._json(payment)))
 
     def record_event(
         self,
@@ -489,7 +292,7 @@ class Journal:
         else:
             raise ValidationError(f"record_domain_event cannot journal {type(event).__name__}")
         return self.record_event(
-            kind, text, ts_ms=event.ts_ms, strategy=strategy, data=_to_dict(event)
+            kind, text, ts_ms=event.ts_ms, strategy=strategy, data=to_dict(event)
         )
 
     def record_meta(self, name: str, data: Mapping[str, Any] | None = None, *, ts_ms: int) -> int:
@@ -521,7 +324,7 @@ class Journal:
         writes)."""
         for seq, ts_ms, kind, strategy, key, payload in self._rows(since_seq):
             try:
-                data = _decode_any(payload)
+                data = decode_any(payload)
             except msgspec.DecodeError as exc:
                 raise StateError(f"journal {self.path}: record {seq} is not JSON ({exc})") from None
             yield JournalRecord(seq, ts_ms, kind, strategy, key, data)
@@ -544,7 +347,7 @@ class Journal:
                     orders[order.cli_ord_id] = order
                     ids.add(order.cli_ord_id)
                 elif kind == "request":
-                    _, intent = decode_request(_decode_any(payload))
+                    _, intent = decode_request(decode_any(payload))
                     if intent.cli_ord_id:
                         ids.add(intent.cli_ord_id)
                     fresh = intent.cli_ord_id and intent.cli_ord_id not in orders
@@ -560,12 +363,12 @@ class Journal:
                         ids.add(fill.cli_ord_id)
                 elif kind == "funding":
                     payment = _decode_funding(payload)
-                    funding.setdefault(_funding_key(payment), JournalFunding(seq, payment))
+                    funding.setdefault(payment.key, JournalFunding(seq, payment))
                 elif kind == "event":
-                    events.append(_event(seq, ts_ms, key, strategy, _decode_any(payload)))
+                    events.append(event_of(seq, ts_ms, key, strategy, decode_any(payload)))
                     del events[:-max_events]
                 elif kind == "meta":
-                    data = _decode_any(payload)
+                    data = decode_any(payload)
                     meta[key or ""] = data
                     if key == META_ID_PREFIX and isinstance(data.get("prefix"), str):
                         prefixes.append(data["prefix"])

@@ -242,7 +242,7 @@ class PrivateStream:
             elif isinstance(record, PositionRecord):
                 self.positions[record.symbol] = record
             elif isinstance(record, FundingPaid):
-                self.funding[record.payment_id or f"{record.symbol}:{record.ts_ms}"] = record
+                self.funding[record.key] = record
                 while len(self.funding) > _FILLS_KEEP:
                     self.funding.popitem(last=False)
         if snapshot:

@@ -329,7 +329,7 @@ class UnifiedVenue:
         switch-off the fallback fails and only the streamed payments remain."""
         await self.stream.barrier(self.lookup_timeout_s)
         found = {
-            p.payment_id or f"{p.symbol}:{p.ts_ms}": p
+            p.key: p
             for p in self.stream.funding.values()
             if since_ms is None or p.ts_ms >= since_ms
         }
@@ -341,7 +341,7 @@ class UnifiedVenue:
                 log.debug("funding history from the legacy fallback unavailable (%s)", exc)
             else:
                 for p in older:
-                    found.setdefault(p.payment_id or f"{p.symbol}:{p.ts_ms}", p)
+                    found.setdefault(p.key, p)
         return sorted(found.values(), key=lambda p: p.ts_ms)
 
     @property
