@@ -23,13 +23,12 @@ from krakenfutures.errors import ConfigError
 from krakenfutures.runtime.alert_sinks import AlertRouter, LogSink, sinks_from_config
 from krakenfutures.runtime.bot_config import BotConfig
 from krakenfutures.runtime.clock import VenueClock
-from krakenfutures.runtime.context import Instrument
+from krakenfutures.runtime.instruments import instruments_from_rest, load_instruments
 from krakenfutures.runtime.journal import Journal, default_journal_path
 from krakenfutures.runtime.legacy_market import LegacyMarket
 from krakenfutures.runtime.live_venue import LiveVenue
 from krakenfutures.runtime.monitor import TradingStateMonitor
 from krakenfutures.runtime.node import Node
-from krakenfutures.runtime.uws_instruments import load_instruments
 from krakenfutures.strategy import Strategy
 
 log = logging.getLogger("krakenfutures.runtime")
@@ -79,18 +78,6 @@ def load_strategy(spec: str, params: Mapping[str, Any] | None = None) -> Strateg
         raise ConfigError(f"{cls.__name__}({', '.join(params or {})}): {exc}") from None
 
 
-def instruments_from_rest(rows: Any) -> dict[str, Instrument]:
-    """Tick and lot rules per tradeable contract from ``/instruments`` rows."""
-    out: dict[str, Instrument] = {}
-    for row in rows:
-        if row.tick_size is None:
-            continue  # indices have no order rules
-        precision = int(row.contract_value_trade_precision or 0)
-        step = Decimal(1).scaleb(-precision)
-        out[row.symbol.upper()] = Instrument(row.symbol.upper(), Decimal(row.tick_size), step, step)
-    return out
-
-
 @dataclass
 class Wiring:
     """What :func:`build_node` made (closed by :meth:`aclose`)."""
@@ -137,10 +124,9 @@ async def build_node(
     # header is optional; signatures still cover every byte). ``[bot] nonce`` changes it.
     client = AsyncClient(api_key, api_secret, base_url=base_url, env=env, nonce=config.nonce)
     # On the unified dialect the rules survive the legacy switch-off: from the uws
-    # ``instrument`` channel once REST /instruments is gone (runtime.uws_instruments).
+    # ``instrument`` channel once REST /instruments is gone (runtime.instruments).
     instruments = await load_instruments(
         client.get_instruments,
-        instruments_from_rest,
         _public_uws(base_url) if config.dialect == "unified" else None,
     )
     symbols = {s.upper() for strategy in strategies for s in strategy.symbols}

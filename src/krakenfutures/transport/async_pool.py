@@ -137,9 +137,8 @@ class AsyncHttpPool:
         self._timeout = timeout_s
         self._idle: list[_Connection] = []
         self._closed = False
-        self._max_in_flight = max_connections
-        self._in_flight = 0
-        self._freed: asyncio.Event | None = None  # made when someone has to wait for a slot
+        # Acquiring a free slot does not suspend: the write still happens before any await.
+        self._slots = asyncio.Semaphore(max_connections)
         self._tail = f" HTTP/1.1\r\n{self._head}"
 
     async def request(
@@ -148,12 +147,7 @@ class AsyncHttpPool:
         """Send one request; see :meth:`HttpPool.request` for the errors raised."""
         if self._closed:
             raise ConnectError(f"the HTTP pool for {self.origin} is closed; nothing was sent")
-        while self._in_flight >= self._max_in_flight:  # rare: wait for a free slot
-            if self._freed is None:
-                self._freed = asyncio.Event()
-            self._freed.clear()
-            await self._freed.wait()
-        self._in_flight += 1  # a free slot costs no await: the write still comes first
+        await self._slots.acquire()
         try:
             conn = self._take()
             if conn is None:
@@ -190,9 +184,7 @@ class AsyncHttpPool:
                 conn.abort()
             return response
         finally:
-            self._in_flight -= 1
-            if self._freed is not None:
-                self._freed.set()
+            self._slots.release()
 
     def _take(self) -> _Connection | None:
         while self._idle:

@@ -1,7 +1,9 @@
-"""Order rules (tick, lot, minimum) from the Unified WebSocket ``instrument`` channel.
+"""Order rules (tick, lot, minimum) per contract: from REST ``/instruments`` rows, or from the
+Unified WebSocket ``instrument`` channel.
 
-A bot needs each contract's tick and lot before its first order. On the legacy dialect they come
-from REST ``/instruments``, which Kraken switches off on 2027-03-01 with the rest of REST v3.
+A bot needs each contract's tick and lot before its first order. They come from REST
+``/instruments`` (:func:`instruments_from_rest`), which Kraken switches off on 2027-03-01 with
+the rest of REST v3.
 :func:`load_instruments` keeps ``kf run --dialect unified`` starting after that: it asks legacy
 REST first (its rows are the reference's, and complete) and, when that endpoint is *gone*
 (HTTP 404/410, connection refused: :func:`~krakenfutures.core.status.check_endpoint_gone`),
@@ -33,6 +35,18 @@ if TYPE_CHECKING:  # the socket client loads only when used (kf startup stays qu
     from krakenfutures.client.uws import AsyncUwsConnection
 
 log = logging.getLogger(__name__)
+
+
+def instruments_from_rest(rows: Any) -> dict[str, Instrument]:
+    """Tick and lot rules per tradeable contract from ``/instruments`` rows."""
+    out: dict[str, Instrument] = {}
+    for row in rows:
+        if row.tick_size is None:
+            continue  # indices have no order rules
+        precision = int(row.contract_value_trade_precision or 0)
+        step = Decimal(1).scaleb(-precision)
+        out[row.symbol.upper()] = Instrument(row.symbol.upper(), Decimal(row.tick_size), step, step)
+    return out
 
 
 def instruments_from_pairs(
@@ -86,17 +100,16 @@ async def instruments_from_uws(
 
 async def load_instruments(
     legacy: Callable[[], Awaitable[Any]],
-    convert: Callable[[Any], dict[str, Instrument]],
     uws: Callable[[], AsyncUwsConnection] | None,
     *,
     timeout_s: float = 10.0,
     assumptions: UwsAssumptions = DEFAULT_ASSUMPTIONS,
 ) -> dict[str, Instrument]:
-    """Rules from ``convert(await legacy())`` (legacy REST ``/instruments``); when that
+    """Rules from ``await legacy()`` (the rows of legacy REST ``/instruments``); when that
     endpoint is gone and ``uws`` (a factory of public connections) is given, from the uws
     ``instrument`` channel instead."""
     try:
-        return convert(await legacy())
+        return instruments_from_rest(await legacy())
     except KrakenFuturesError as exc:
         if uws is None or not check_endpoint_gone(exc):
             raise
@@ -108,4 +121,9 @@ async def load_instruments(
     return await instruments_from_uws(uws(), timeout_s=timeout_s, assumptions=assumptions)
 
 
-__all__ = ["instruments_from_pairs", "instruments_from_uws", "load_instruments"]
+__all__ = [
+    "instruments_from_pairs",
+    "instruments_from_rest",
+    "instruments_from_uws",
+    "load_instruments",
+]

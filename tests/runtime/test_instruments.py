@@ -11,9 +11,9 @@ from krakenfutures.client.uws import AsyncUwsConnection, uws_url_for
 from krakenfutures.core.uws.schema_channels import InstrumentPair
 from krakenfutures.errors import ExchangeError, NotFoundError, UnavailableError
 from krakenfutures.runtime.context import Instrument
-from krakenfutures.runtime.launch import instruments_from_rest
-from krakenfutures.runtime.uws_instruments import (
+from krakenfutures.runtime.instruments import (
     instruments_from_pairs,
+    instruments_from_rest,
     instruments_from_uws,
     load_instruments,
 )
@@ -59,9 +59,9 @@ async def test_gone_legacy_rest_falls_back_to_uws_and_outages_do_not(sim: SimHan
     async def outage() -> object:
         raise UnavailableError("502 from the exchange", http_status=502)
 
-    rules = await load_instruments(gone, instruments_from_rest, lambda: public(sim), timeout_s=5)
+    rules = await load_instruments(gone, lambda: public(sim), timeout_s=5)
     assert rules == expected
     with pytest.raises(UnavailableError):  # an outage is not the switch-off: no guessing
-        await load_instruments(outage, instruments_from_rest, lambda: public(sim))
+        await load_instruments(outage, lambda: public(sim))
     with pytest.raises(ExchangeError):  # the legacy dialect has no uws to fall back on
-        await load_instruments(gone, instruments_from_rest, None)
+        await load_instruments(gone, None)
