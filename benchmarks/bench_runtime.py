@@ -1,16 +1,18 @@
-"""Decision-to-wire latency: a strategy's ``ctx.submit`` to the request bytes leaving the client.
+"""Decision-to-wire latency: a strategy's ``ctx.submit`` to the request bytes handed to the socket.
 
-Everything a real order goes through is in the measured path: the instrument check, the halt and
-breaker checks, every risk rule (with the trading-state gate), the order tracker, the SQLite
-journal write (process durability: committed before the send), the asyncio hand-off to the
-sender task, the live venue's intent-to-wire mapping and the client's encoding and signing. The
-clock stops when the transport is handed the signed bytes: here the in-memory transport, which
-is where a socket write would start.
+Everything a real order goes through is in the measured path: the intent's validation, the
+instrument check, the halt and breaker checks, every risk rule (with the trading-state gate),
+the journal write (to its write-ahead tail: in the kernel, ``kill -9`` safe, before the send),
+the live venue's intent-to-wire mapping, the client's nonce, encoding and signing, and the
+HTTP framing. The clock stops when the signed bytes are passed to the transport's socket
+``write()``; what that system call costs (the kernel's loopback TCP) is reported beside it.
 
 The exchange is out of the measured process: after start-up (which runs against the real
-simulator), the transport answers ``sendorder``/``cancelorder`` with Kraken-shaped canned
-replies, so the figure is the bot's own path and not the simulator's matching work sharing the
-thread (a live bot's exchange runs elsewhere). The reply is still parsed, tracked and journaled.
+simulator in memory), the client talks over real loopback TCP to a canned HTTP server in
+another process that answers ``sendorder``/``cancelorder`` with Kraken-shaped replies, so the
+figure is the bot's own path and not the simulator's matching work sharing the thread (a live
+bot's exchange runs elsewhere). Each reply is still parsed, tracked and journaled between
+decisions, as in a running bot.
 """
 
 from __future__ import annotations

@@ -117,6 +117,26 @@ async def test_the_request_is_written_before_the_first_await(serve) -> None:
     await pool.aclose()
 
 
+async def holding_server(
+    release: asyncio.Event, state: Server
+) -> tuple[asyncio.base_events.Server, str]:
+    """A server that holds every reply until ``release`` is set (connections counted in
+    ``state``)."""
+
+    async def held(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        state.connections += 1
+        while True:
+            try:
+                await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            await release.wait()
+            writer.write(ok())
+
+    server = await asyncio.start_server(held, "127.0.0.1", 0)
+    return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -147,23 +167,9 @@ async def test_errors_say_whether_anything_was_sent(serve) -> None:
 
 async def test_requests_in_flight_are_capped_and_wait_for_a_free_connection(serve) -> None:
     release = asyncio.Event()
-    state, _ = await serve(lambda _r: ok())  # (only its counters: the slow server answers)
-
-    async def slow(reader, writer) -> None:  # holds each reply until released
-        state.connections += 1
-        while True:
-            try:
-                await reader.readuntil(b"\r\n\r\n")
-            except (asyncio.IncompleteReadError, ConnectionError):
-                return
-            await release.wait()
-            writer.write(ok())
-
-    server = await asyncio.start_server(slow, "127.0.0.1", 0)
-    pool = AsyncHttpPool(
-        f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", max_connections=2
-    )
-    state.connections = 0
+    state = Server(lambda _r: ok())  # (only its counters: the holding server answers)
+    server, origin = await holding_server(release, state)
+    pool = AsyncHttpPool(origin, max_connections=2)
     tasks = [asyncio.ensure_future(pool.request("GET", f"/{i}", {}, b"")) for i in range(5)]
     await asyncio.sleep(0.1)
     assert state.connections == 2 and not any(t.done() for t in tasks)
@@ -192,4 +198,61 @@ async def test_https_verifies_the_certificate_and_speaks_through_tls() -> None:
     await pool.aclose()
     with pytest.raises(ConnectError, match="nothing was sent"):  # an unknown CA: refused
         await AsyncHttpPool(origin).request("GET", "/x", {}, b"")
+    server.close()
+
+
+async def test_start_writes_from_plain_code_on_a_kept_alive_connection(serve) -> None:
+    state, origin = await serve(lambda _r: ok())
+    pool = AsyncHttpPool(origin, max_connections=1)
+    assert pool.start("GET", "/cold", {}, b"") is None  # no connection yet: nothing sent
+    await pool.request("GET", "/warm", {}, b"")
+    [conn] = pool._idle
+    assert conn.transport is not None
+    written: list[bytes] = []
+    plain = conn.transport.write
+    conn.transport.write = lambda data: (written.append(data), plain(data))[1]  # type: ignore[method-assign]
+    reply = pool.start("POST", "/derivatives/api/v3/sendorder", {"APIKey": "k"}, b"a=1")
+    assert reply is not None
+    assert written and written[0].startswith(b"POST /derivatives/api/v3/sendorder HTTP/1.1")
+    assert pool.start("GET", "/x", {}, b"") is None  # the one slot is taken
+    assert (await reply).body == b'{"result":"success"}'
+    assert pool._idle == [conn] and state.connections == 1  # kept for the next request
+    assert (await pool.request("GET", "/after", {}, b"")).status == 200
+    await pool.aclose()
+    assert pool.start("GET", "/closed", {}, b"") is None
+
+
+async def test_a_started_request_times_out_or_is_abandoned_like_a_request(serve) -> None:
+    replies = iter([ok(), None, ok(), None, ok()])
+    state, origin = await serve(lambda _r: next(replies))
+    pool = AsyncHttpPool(origin, timeout_s=0.2, max_connections=1)
+    await pool.request("GET", "/warm", {}, b"")
+    reply = pool.start("POST", "/o?x=1", {}, b"a=1")
+    assert reply is not None
+    with pytest.raises(TimeoutError_, match=r"POST /o; the request may have been executed"):
+        await reply
+    await pool.request("GET", "/again", {}, b"")  # the slot came back; a new connection
+    assert state.connections == 2
+    abandoned = pool.start("POST", "/o", {}, b"a=2")
+    assert abandoned is not None
+    abandoned.cancel()  # nobody waits for this reply: its connection must not be reused
+    await asyncio.sleep(0.05)
+    assert pool._idle == [] and pool._slots.free == 1
+    assert (await pool.request("GET", "/last", {}, b"")).status == 200
+    assert state.connections == 3
+    await pool.aclose()
+
+
+async def test_a_waiting_request_gets_the_slot_before_a_later_start(serve) -> None:
+    release = asyncio.Event()
+    server, origin = await holding_server(release, Server(lambda _r: ok()))
+    pool = AsyncHttpPool(origin, max_connections=1)
+    first = asyncio.ensure_future(pool.request("GET", "/1", {}, b""))
+    await asyncio.sleep(0.05)
+    second = asyncio.ensure_future(pool.request("GET", "/2", {}, b""))  # waits for the slot
+    await asyncio.sleep(0.05)
+    assert pool.start("GET", "/3", {}, b"") is None  # queued requests come first
+    release.set()
+    assert [(await first).status, (await second).status] == [200, 200]
+    await pool.aclose()
     server.close()

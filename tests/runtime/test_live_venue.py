@@ -688,3 +688,35 @@ async def test_loopback_faults_raise_maybe_executed_errors(
     finally:
         await venue.cancel_all()
         await venue.client.aclose()
+
+
+async def test_start_submit_writes_within_the_call_and_the_rest_retries_as_usual(
+    venue_loopback: Any,
+) -> None:
+    handle = venue_loopback
+    venue = loopback_venue(handle)  # client retries on (3 attempts)
+    deadline = handle.clock.now_ms() + 5_000
+    try:
+        sent, rest = venue.start_submit(lmt(price=57000, cli_ord_id="st-cold"))
+        assert sent is False  # no connection yet: awaiting ``rest`` opens one and sends
+        assert (await rest).accepted
+        sent, rest = venue.start_submit(
+            lmt(price=57001, cli_ord_id="st-warm", process_before_ms=deadline)
+        )
+        assert sent is True  # written on the kept-alive connection within the call
+        assert (await rest).accepted
+        # A 502 to the attempt that left within the call: the flow retries it from the task
+        # (the client's usual policy), and exactly one order results.
+        handle.ctl(cmd="faults", set={"http_5xx_next": 1})
+        sent, rest = venue.start_submit(
+            lmt(price=57002, cli_ord_id="st-5xx", process_before_ms=deadline)
+        )
+        assert sent is True and (await rest).accepted
+        mine = sorted(o.cli_ord_id for o in exchange_orders(handle) if o.cli_ord_id[:3] == "st-")
+        assert mine == ["st-5xx", "st-cold", "st-warm"]
+        trailing = OrderIntent(XBT, Side.BUY, D("0.01"), order_type=OrderType.TRAILING_STOP)
+        with pytest.raises(ValidationError, match="trailing-stop parameters"):
+            venue.start_submit(trailing)  # refused before anything is sent
+    finally:
+        await venue.cancel_all()
+        await venue.client.aclose()

@@ -470,11 +470,12 @@ def _check_cli_ord_id(cli_ord_id: str) -> None:
         )
 
 
+_put = object.__setattr__  # a frozen dataclass's own fields are set this way
 _NEEDS_LIMIT = frozenset({OrderType.LMT, OrderType.POST, OrderType.IOC, OrderType.FOK})
 _NEEDS_STOP = frozenset({OrderType.STP, OrderType.TAKE_PROFIT})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class OrderIntent:
     """A new order as a strategy means it (domain words; the wire calls ``qty`` ``size``).
 
@@ -496,33 +497,64 @@ class OrderIntent:
     cli_ord_id: str = ""
     process_before_ms: int | None = None
 
-    def __post_init__(self) -> None:
-        put = object.__setattr__
-        put(self, "symbol", normalize_symbol(self.symbol))
-        if not self.symbol:
+    # Written out rather than generated: the generated frozen ``__init__`` sets every field and
+    # a ``__post_init__`` then sets most of them again, twice the work on every order's path to
+    # the wire. This validates first and sets each field once (same signature, same errors).
+    def __init__(
+        self,
+        symbol: str,
+        side: Side | str,
+        qty: Decimal | int | str,
+        order_type: OrderType | str = OrderType.LMT,
+        limit_price: Decimal | int | str | None = None,
+        stop_price: Decimal | int | str | None = None,
+        reduce_only: bool = False,
+        post_only: bool = False,
+        cli_ord_id: str = "",
+        process_before_ms: int | None = None,
+    ) -> None:
+        symbol = normalize_symbol(symbol)
+        if not symbol:
             raise ValidationError("symbol is empty")
         try:
-            if type(self.side) is not Side:  # enums already: skip the lookups (every order)
-                put(self, "side", Side(self.side))
-            if type(self.order_type) is not OrderType:
-                put(self, "order_type", OrderType(self.order_type))
+            if type(side) is not Side:  # enums already: skip the lookups (every order)
+                side = Side(side)
+            if type(order_type) is not OrderType:
+                order_type = OrderType(order_type)
         except ValueError as exc:
             raise ValidationError(f"{exc}; sides: buy/sell, types: {list(OrderType)}") from None
-        put(self, "qty", _qty(self.qty, "qty"))
-        put(self, "limit_price", _optional_qty(self.limit_price, "limit_price"))
-        put(self, "stop_price", _optional_qty(self.stop_price, "stop_price"))
-        if self.post_only or self.order_type is OrderType.POST:
-            if self.order_type not in (OrderType.LMT, OrderType.POST):
+        # _qty's own fast path inline: Decimals above zero need no conversion (every order).
+        if type(qty) is not Decimal or not qty.is_finite() or not qty > 0:
+            qty = _qty(qty, "qty")
+        if limit_price is not None and (
+            type(limit_price) is not Decimal or not limit_price.is_finite() or not limit_price > 0
+        ):
+            limit_price = _qty(limit_price, "limit_price")
+        if stop_price is not None:
+            stop_price = _qty(stop_price, "stop_price")
+        if post_only or order_type is OrderType.POST:
+            if order_type is not OrderType.LMT and order_type is not OrderType.POST:
                 raise ValidationError(
-                    f"post_only needs a limit order, got order_type {self.order_type.value!r}"
+                    f"post_only needs a limit order, got order_type {order_type.value!r}"
                 )
-            put(self, "post_only", True)
-            put(self, "order_type", OrderType.POST)
-        if self.order_type in _NEEDS_LIMIT and self.limit_price is None:
-            raise ValidationError(f"{self.order_type.value} orders need a limit_price")
-        if self.order_type in _NEEDS_STOP and self.stop_price is None:
-            raise ValidationError(f"{self.order_type.value} orders need a stop_price")
-        _check_cli_ord_id(self.cli_ord_id)
+            post_only, order_type = True, OrderType.POST
+        if limit_price is None and order_type in _NEEDS_LIMIT:
+            raise ValidationError(f"{order_type.value} orders need a limit_price")
+        if stop_price is None and order_type in _NEEDS_STOP:
+            raise ValidationError(f"{order_type.value} orders need a stop_price")
+        if len(cli_ord_id) > MAX_CLI_ORD_ID_LEN:
+            _check_cli_ord_id(cli_ord_id)
+        put = _put
+        put(self, "symbol", symbol)
+        put(self, "side", side)
+        put(self, "qty", qty)
+        put(self, "order_type", order_type)
+        put(self, "limit_price", limit_price)
+        put(self, "stop_price", stop_price)
+        put(self, "reduce_only", reduce_only)
+        put(self, "post_only", post_only)
+        put(self, "cli_ord_id", cli_ord_id)
+        put(self, "process_before_ms", process_before_ms)
 
     @property
     def signed_qty(self) -> Decimal:

@@ -39,7 +39,7 @@ from krakenfutures.errors import (
 from krakenfutures.oms.eager import in_eager_step, start_eager
 from krakenfutures.oms.positions import PositionBook
 from krakenfutures.oms.tracker import OrderTracker, OrderUpdated, TrackedOrder
-from krakenfutures.oms.venue import FillRecord, OrderSnapshot, Venue
+from krakenfutures.oms.venue import FillRecord, OrderSnapshot, SubmitResult, Venue
 
 log = logging.getLogger("krakenfutures.oms")
 _R = TypeVar("_R")
@@ -136,6 +136,9 @@ class OrderManager:
         eager_sends: bool = True,
     ) -> None:
         self.venue = venue
+        # Optional: a venue that can begin a submit from plain code (see LiveVenue.start_submit).
+        self._start_submit: Callable[[OrderIntent], tuple[bool, Awaitable[SubmitResult]]] | None
+        self._start_submit = getattr(venue, "start_submit", None)
         self.tracker = tracker
         self.positions = positions if positions is not None else PositionBook()
         self.recorder: Recorder = recorder if recorder is not None else _NullRecorder()
@@ -164,11 +167,28 @@ class OrderManager:
         """Track, journal and queue ``intent``; returns it stamped with its ``cli_ord_id``.
         Must be called from the event loop's thread."""
         now = self._clock_ms()
-        stamped = self.tracker.submit(intent, now_ms=now, strategy=strategy)
-        # One journal row: a submit request alone restores as the pending order it created
-        # (the journal rebuilds it), so the order snapshot is not written twice on this path.
+        start = self._start_submit if self.eager_sends else None
+        if start is None:
+            stamped = self.tracker.submit(intent, now_ms=now, strategy=strategy)
+            # One journal row: a submit request alone restores as the pending order it created
+            # (the journal rebuilds it), so the order snapshot is not written twice here.
+            self.recorder.record_request("submit", stamped, strategy=strategy, ts_ms=now)
+            self._spawn(self._send_submit(stamped, strategy), eager=True)
+            return stamped
+        # The cheapest way to the wire: journal, then the venue writes the request from here,
+        # before the order is tracked (bookkeeping nothing reads until this call returns) and
+        # before any task exists for the reply. What it could not send at once (no free
+        # connection, rate-limit pacing) goes out in the task's eager first step below.
+        stamped = self.tracker.stamp(intent, now_ms=now)
         self.recorder.record_request("submit", stamped, strategy=strategy, ts_ms=now)
-        self._spawn(self._send_submit(stamped, strategy), eager=True)
+        try:
+            sent, rest = start(stamped)
+        except Exception as exc:  # the request could not be built: fail as the call would
+            sent, rest = True, _raising(exc)
+        self.tracker.track_new(stamped, now_ms=now, strategy=strategy)
+        task = self._spawn(self._send_submit(stamped, strategy, rest), eager=not sent)
+        if task is not None:  # cancelled before its first step, it never awaits ``rest``
+            task.add_done_callback(lambda _t: rest.close())  # type: ignore[attr-defined]
         return stamped
 
     def amend(
@@ -342,9 +362,11 @@ class OrderManager:
             await asyncio.sleep(0)
         return result
 
-    async def _send_submit(self, intent: OrderIntent, strategy: str) -> None:
+    async def _send_submit(
+        self, intent: OrderIntent, strategy: str, rest: Awaitable[SubmitResult] | None = None
+    ) -> None:
         cli = intent.cli_ord_id
-        result = await self._ask(cli, strategy, self.venue.submit_order(intent))
+        result = await self._ask(cli, strategy, rest or self.venue.submit_order(intent))
         if result is None:
             return
         now = self._clock_ms()
@@ -482,17 +504,26 @@ class OrderManager:
     def _record(self, order: TrackedOrder, now_ms: int) -> None:
         self.recorder.record_order(order, ts_ms=now_ms)
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], *, eager: bool = False) -> None:
-        """Run ``coro`` as a tracked task; ``eager``: its first step (build, sign and hand the
-        request to the transport) now, on this stack (see :mod:`krakenfutures.oms.eager`)."""
+    def _spawn(
+        self, coro: Coroutine[Any, Any, None], *, eager: bool = False
+    ) -> asyncio.Task[None] | None:
+        """Run ``coro`` as a tracked task (returned unless it is done already); ``eager``: its
+        first step (build, sign and hand the request to the transport) now, on this stack (see
+        :mod:`krakenfutures.oms.eager`)."""
         if eager and self.eager_sends:
             task = start_eager(coro)
             if task.done():
-                return
+                return None
         else:
             task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
+
+
+async def _raising(exc: BaseException) -> Any:
+    """An awaitable that fails with ``exc`` (a request that failed before it could be sent)."""
+    raise exc
 
 
 __all__ = ["HALTING_STATUSES", "ManagerError", "OrderManager", "Recorder"]

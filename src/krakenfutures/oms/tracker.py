@@ -319,6 +319,15 @@ class OrderTracker:
     def submit(self, intent: OrderIntent, *, now_ms: int, strategy: str = "") -> OrderIntent:
         """Track a new order and return the intent to send: with a ``cli_ord_id`` (a fresh one
         when the intent has none) and ``process_before_ms`` (``now + settle_ms`` unless set)."""
+        stamped = self.stamp(intent, now_ms=now_ms)
+        self.track_new(stamped, now_ms=now_ms, strategy=strategy)
+        return stamped
+
+    def stamp(self, intent: OrderIntent, *, now_ms: int) -> OrderIntent:
+        """The first half of :meth:`submit`: ``intent`` with its ``cli_ord_id`` and deadline,
+        not tracked yet. Call :meth:`track_new` with it before the event loop runs again (the
+        order manager sends the request in between: tracking is bookkeeping the wire need not
+        wait for)."""
         cli_ord_id = intent.cli_ord_id or self._new_id()
         if cli_ord_id in self._orders:
             raise StateError(
@@ -326,9 +335,16 @@ class OrderTracker:
                 "(use resend())"
             )
         deadline = intent.process_before_ms
-        stamped = _stamped(
+        return _stamped(
             intent, cli_ord_id, now_ms + self.settle_ms if deadline is None else deadline
         )
+
+    def track_new(self, stamped: OrderIntent, *, now_ms: int, strategy: str = "") -> None:
+        """The second half of :meth:`submit`: track ``stamped`` (from :meth:`stamp`) as a new
+        order, ``pending_new``."""
+        cli_ord_id = stamped.cli_ord_id
+        if not cli_ord_id or cli_ord_id in self._orders:
+            raise StateError(f"cli_ord_id {cli_ord_id!r} is missing or already tracked")
         self._orders[cli_ord_id] = TrackedOrder(
             intent=stamped,
             strategy=strategy,
@@ -336,7 +352,6 @@ class OrderTracker:
             sent_ts_ms=now_ms,
             updated_ts_ms=now_ms,
         )
-        return stamped
 
     def resend(self, cli_ord_id: str, *, now_ms: int) -> OrderIntent:
         """Submit a proven-absent order's intent again under a new ``cli_ord_id``."""

@@ -52,7 +52,7 @@ the OMS reconciles (an order that really arrived late is then proven absent and 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -563,8 +563,23 @@ class LiveVenue:
         # ``client.call`` with the params struct: what ``client.send_order(**kwargs)`` does,
         # without building and unpacking a keyword dict on every order.
         params = send_order_params(intent, trigger_signal=self.trigger_signal)
+        return await self._submitted(intent, self.client.call(_SEND_ORDER, params))
+
+    def start_submit(self, intent: OrderIntent) -> tuple[bool, Awaitable[SubmitResult]]:
+        """:meth:`submit_order` begun from plain code: the request is built, signed and, when
+        the client's transport can write at once, sent within this call. Returns ``(sent,
+        rest)``; awaiting ``rest`` gives what :meth:`submit_order` returns or raises. Raises
+        :class:`ValidationError` for an intent that cannot be sent."""
+        params = send_order_params(intent, trigger_signal=self.trigger_signal)
+        start = getattr(self.client, "start_call", None)
+        if start is None:
+            return False, self._submitted(intent, self.client.call(_SEND_ORDER, params))
+        sent, rest = start(_SEND_ORDER, params)
+        return sent, self._submitted(intent, rest)
+
+    async def _submitted(self, intent: OrderIntent, call: Awaitable[Any]) -> SubmitResult:
         try:  # what _unknown_if_unreadable does, without a coroutine more on every order
-            reply = await self.client.call(_SEND_ORDER, params)
+            reply = await call
         except RemoteProtocolError as exc:
             raise _unreadable("sendorder", intent.cli_ord_id, exc) from exc
         if reply.status == "wouldProcessAfterSpecifiedTime":

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections import deque
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -44,6 +45,8 @@ class _Connection(asyncio.Protocol):
         self._parser: httptools.HttpResponseParser | None = None
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
+        self.where = ""  # "POST /path" of the request in flight, for error messages
+        self.origin = ""
 
     # -- asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -91,7 +94,12 @@ class _Connection(asyncio.Protocol):
         reply, self._reply, self._parser = self._reply, None, None
         self.keep_alive = False
         if reply is not None and not reply.done():
-            reply.set_exception(exc)
+            error = TransportError(
+                f"connection to {self.origin} failed during {self.where}: {exc}; the request "
+                "may have been executed"
+            )
+            error.__cause__ = exc
+            reply.set_exception(error)
         if self.transport is not None and not self.closed:
             self.transport.abort()
 
@@ -107,6 +115,42 @@ class _Connection(asyncio.Protocol):
         self.keep_alive = False
         if self.transport is not None:
             self.transport.abort()
+
+
+class _Slots:
+    """The in-flight cap: a counting semaphore whose free slot can also be taken without a
+    coroutine (:meth:`AsyncHttpPool.start` writes from plain code)."""
+
+    def __init__(self, count: int) -> None:
+        self.free = count
+        self.waiters: deque[asyncio.Future[None]] = deque()
+
+    async def take(self) -> None:
+        while self.free <= 0 or self.waiters:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self.waiters.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake()  # woken, then cancelled: pass the slot on
+                raise
+            finally:
+                if waiter in self.waiters:
+                    self.waiters.remove(waiter)
+            if self.free > 0:
+                break
+        self.free -= 1
+
+    def give(self) -> None:
+        self.free += 1
+        self._wake()
+
+    def _wake(self) -> None:
+        for waiter in self.waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
 
 class AsyncHttpPool:
@@ -137,8 +181,7 @@ class AsyncHttpPool:
         self._timeout = timeout_s
         self._idle: list[_Connection] = []
         self._closed = False
-        # Acquiring a free slot does not suspend: the write still happens before any await.
-        self._slots = asyncio.Semaphore(max_connections)
+        self._slots = _Slots(max_connections)
         self._tail = f" HTTP/1.1\r\n{self._head}"
 
     async def request(
@@ -147,44 +190,84 @@ class AsyncHttpPool:
         """Send one request; see :meth:`HttpPool.request` for the errors raised."""
         if self._closed:
             raise ConnectError(f"the HTTP pool for {self.origin} is closed; nothing was sent")
-        await self._slots.acquire()
+        data = self._frame(method, target, headers, body)
+        await self._slots.take()
         try:
             conn = self._take()
             if conn is None:
                 conn = await self._connect()
-            lines = [method, " ", target, self._tail]
-            lines += [f"{name}: {value}\r\n" for name, value in headers.items()]
-            if body or method in ("POST", "PUT"):
-                lines.append(f"Content-Length: {len(body)}\r\n")
-            lines.append("\r\n")
-            data = "".join(lines).encode("latin-1") + body
-            reply: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
-            conn.send(data, reply)
-            try:
-                async with asyncio.timeout(self._timeout):
-                    response = await reply
-            except TimeoutError:
-                conn.abort()
-                where = f"{method} {target.split('?')[0]}"
-                raise TimeoutError_(
-                    f"no reply from {self.origin} within {self._timeout} s for {where}; the request "
-                    "may have been executed"
-                ) from None
-            except asyncio.CancelledError:
-                conn.abort()  # the reply would arrive for nobody: never reuse this connection
-                raise
-            except TransportError as exc:
-                raise TransportError(
-                    f"connection to {self.origin} failed during {method} {target.split('?')[0]}: "
-                    f"{exc}; the request may have been executed"
-                ) from exc
-            if conn.usable() and len(self._idle) < _MAX_IDLE and not self._closed:
-                self._idle.append(conn)
-            else:
-                conn.abort()
-            return response
-        finally:
-            self._slots.release()
+        except BaseException:
+            self._slots.give()
+            raise
+        return await self._send_on(conn, data, method, target)
+
+    def start(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ) -> asyncio.Future[Response] | None:
+        """Write one request now, from plain (non-async) code, and return its reply's future;
+        ``None`` (nothing sent) when that needs waiting: no kept-alive connection is free, the
+        in-flight cap is reached, or the pool is closed. Then call :meth:`request`.
+
+        This is the order path's way to the wire: the bytes leave within the caller's call,
+        before any task or coroutine is set up for the reply. The future fails as
+        :meth:`request` would raise; cancelling it abandons the reply (the connection is
+        closed, not reused)."""
+        slots = self._slots
+        if self._closed or slots.free <= 0 or slots.waiters:
+            return None
+        data = self._frame(method, target, headers, body)
+        conn = self._take()
+        if conn is None:
+            return None
+        slots.free -= 1
+        return self._send_on(conn, data, method, target)
+
+    def _frame(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> bytes:
+        lines = [method, " ", target, self._tail]
+        lines += [f"{name}: {value}\r\n" for name, value in headers.items()]
+        if body or method in ("POST", "PUT"):
+            lines.append(f"Content-Length: {len(body)}\r\n")
+        lines.append("\r\n")
+        return "".join(lines).encode("latin-1") + body
+
+    def _send_on(
+        self, conn: _Connection, data: bytes, method: str, target: str
+    ) -> asyncio.Future[Response]:
+        loop = asyncio.get_running_loop()
+        reply: asyncio.Future[Response] = loop.create_future()
+        conn.send(data, reply)  # first: everything below is bookkeeping for the reply
+        conn.origin, conn.where = self.origin, f"{method} {target.split('?')[0]}"
+        timer = loop.call_at(loop.time() + self._timeout, self._expire, conn, reply)
+        reply.add_done_callback(lambda done: self._settle(conn, timer, done))
+        return reply
+
+    def _expire(self, conn: _Connection, reply: asyncio.Future[Response]) -> None:
+        if not reply.done():
+            reply.set_exception(
+                TimeoutError_(
+                    f"no reply from {self.origin} within {self._timeout} s for {conn.where}; the "
+                    "request may have been executed"
+                )
+            )
+        conn.abort()
+
+    def _settle(
+        self, conn: _Connection, timer: asyncio.TimerHandle, reply: asyncio.Future[Response]
+    ) -> None:
+        """The reply is in, failed, timed out or abandoned: free the slot, keep or drop the
+        connection (an abandoned reply would arrive for nobody: never reuse that one)."""
+        timer.cancel()
+        self._slots.give()
+        if (
+            not reply.cancelled()
+            and reply.exception() is None
+            and conn.usable()
+            and len(self._idle) < _MAX_IDLE
+            and not self._closed
+        ):
+            self._idle.append(conn)
+        else:
+            conn.abort()
 
     def _take(self) -> _Connection | None:
         while self._idle:
