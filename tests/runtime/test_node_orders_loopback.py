@@ -1,5 +1,5 @@
 """The order flow's fast path over real loopback HTTP: the request is written from inside
-``submit`` on a kept-alive connection (``AsyncHttpPool.start``), before the order is tracked
+``submit`` (and ``cancel``) on a kept-alive connection (``AsyncHttpPool.start``), before the order is tracked
 or any task exists for its reply. Under the same 20 % faults as the in-memory runs (executed
 orders whose connection dies before the reply, 5xx, ``Unavailable``) the exchange must end
 with exactly the intended orders."""
@@ -55,8 +55,11 @@ async def test_faulted_submissions_over_loopback_end_exactly_as_intended() -> No
         assert rig.node.manager.tracker.get(cli).state.value == "pending_new"
         await rig.node.manager.drain()
         assert rig.node.manager.tracker.get(cli).state.value == "open"
-        ctx.cancel(cli)
+        ctx.cancel(cli)  # a cancel takes the same way
+        assert pool.started == 2 and pool._slots.free == in_flight - 1
+        assert rig.node.manager.tracker.get(cli).state.value == "pending_cancel"
         await rig.node.manager.drain()
+        assert rig.node.manager.tracker.get(cli).state.value == "cancelled"
 
         # A request that fails before it is sent fails as the awaited call would: surely not
         # sent, so the order manager resends it (once) and one order rests.

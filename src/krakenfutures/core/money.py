@@ -248,8 +248,9 @@ def notional_usd(kind: ContractKind, qty: Decimal, price: Decimal) -> Decimal:
     """Unsigned USD notional: linear ``|qty| * price``; inverse ``|qty|`` (1 USD per contract)."""
     if kind is ContractKind.INVERSE:
         return abs(qty)
-    with localcontext(EXACT):
-        return abs(qty) * price
+    # EXACT's method computes what ``*`` computes under ``localcontext(EXACT)``, without
+    # entering a context on every call (the risk rules value every order).
+    return EXACT.multiply(abs(qty), price)
 
 
 def fee_for_fill(

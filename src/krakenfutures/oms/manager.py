@@ -39,10 +39,11 @@ from krakenfutures.errors import (
 from krakenfutures.oms.eager import in_eager_step, start_eager
 from krakenfutures.oms.positions import PositionBook
 from krakenfutures.oms.tracker import OrderTracker, OrderUpdated, TrackedOrder
-from krakenfutures.oms.venue import FillRecord, OrderSnapshot, SubmitResult, Venue
+from krakenfutures.oms.venue import CancelResult, FillRecord, OrderSnapshot, SubmitResult, Venue
 
 log = logging.getLogger("krakenfutures.oms")
 _R = TypeVar("_R")
+_Q = TypeVar("_Q")
 
 RESEND_REASONS = ("not sent", "found nowhere")
 """Reasons of a proven-absent order that mean *we* lost it (not an exchange refusal): only
@@ -139,6 +140,8 @@ class OrderManager:
         # Optional: a venue that can begin a submit from plain code (see LiveVenue.start_submit).
         self._start_submit: Callable[[OrderIntent], tuple[bool, Awaitable[SubmitResult]]] | None
         self._start_submit = getattr(venue, "start_submit", None)
+        self._start_cancel: Callable[[CancelIntent], tuple[bool, Awaitable[CancelResult]]] | None
+        self._start_cancel = getattr(venue, "start_cancel", None)
         self.tracker = tracker
         self.positions = positions if positions is not None else PositionBook()
         self.recorder: Recorder = recorder if recorder is not None else _NullRecorder()
@@ -178,17 +181,12 @@ class OrderManager:
         # The cheapest way to the wire: journal, then the venue writes the request from here,
         # before the order is tracked (bookkeeping nothing reads until this call returns) and
         # before any task exists for the reply. What it could not send at once (no free
-        # connection, rate-limit pacing) goes out in the task's eager first step below.
+        # connection, rate-limit pacing) goes out in the task's eager first step.
         stamped = self.tracker.stamp(intent, now_ms=now)
         self.recorder.record_request("submit", stamped, strategy=strategy, ts_ms=now)
-        try:
-            sent, rest = start(stamped)
-        except Exception as exc:  # the request could not be built: fail as the call would
-            sent, rest = True, _raising(exc)
+        sent, rest = _begin(start, stamped)
         self.tracker.track_new(stamped, now_ms=now, strategy=strategy)
-        task = self._spawn(self._send_submit(stamped, strategy, rest), eager=not sent)
-        if task is not None:  # cancelled before its first step, it never awaits ``rest``
-            task.add_done_callback(lambda _t: rest.close())  # type: ignore[attr-defined]
+        self._spawn_rest(self._send_submit(stamped, strategy, rest), sent, rest)
         return stamped
 
     def amend(
@@ -220,7 +218,12 @@ class OrderManager:
         self._record(order, now)
         if request is not None:
             self.recorder.record_request("cancel", request, strategy=order.strategy, ts_ms=now)
-            self._spawn(self._send_cancel(request), eager=True)
+            start = self._start_cancel if self.eager_sends else None
+            if start is None:
+                self._spawn(self._send_cancel(request), eager=True)
+            else:  # written from here, as a submit is
+                sent, rest = _begin(start, request)
+                self._spawn_rest(self._send_cancel(request, rest), sent, rest)
         return request
 
     def cancel_all(self, *, strategy: str | None = None, symbol: str | None = None) -> int:
@@ -395,10 +398,12 @@ class OrderManager:
                 self.request_reconcile()
         self._send_due_cancels()
 
-    async def _send_cancel(self, request: CancelIntent) -> None:
+    async def _send_cancel(
+        self, request: CancelIntent, rest: Awaitable[CancelResult] | None = None
+    ) -> None:
         cli = request.cli_ord_id
         strategy = self.tracker.get(cli).strategy
-        result = await self._ask(cli, strategy, self.venue.cancel_order(request))
+        result = await self._ask(cli, strategy, rest or self.venue.cancel_order(request))
         if result is None:
             return
         now = self._clock_ms()
@@ -504,6 +509,15 @@ class OrderManager:
     def _record(self, order: TrackedOrder, now_ms: int) -> None:
         self.recorder.record_order(order, ts_ms=now_ms)
 
+    def _spawn_rest(
+        self, coro: Coroutine[Any, Any, None], sent: bool, rest: Awaitable[Any]
+    ) -> None:
+        """Run the task that finishes a request begun by :func:`_begin`: eagerly when its
+        bytes have not left yet."""
+        task = self._spawn(coro, eager=not sent)
+        if task is not None:  # cancelled before its first step, it never awaits ``rest``
+            task.add_done_callback(lambda _t: rest.close())  # type: ignore[attr-defined]
+
     def _spawn(
         self, coro: Coroutine[Any, Any, None], *, eager: bool = False
     ) -> asyncio.Task[None] | None:
@@ -519,6 +533,17 @@ class OrderManager:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+
+def _begin(
+    start: Callable[[_Q], tuple[bool, Awaitable[_R]]], request: _Q
+) -> tuple[bool, Awaitable[_R]]:
+    """``start(request)``; a request that cannot even be built fails as the awaited call
+    would (``rest`` raises), so the error contract has one path."""
+    try:
+        return start(request)
+    except Exception as exc:
+        return True, _raising(exc)
 
 
 async def _raising(exc: BaseException) -> Any:

@@ -306,20 +306,21 @@ def check(intent: OrderIntent | CancelIntent, state: RiskState, limits: RiskLimi
     # The rules are called unwrapped (``__wrapped__``): ``check`` itself never raises, and
     # this runs before every order, where eight exception guards cost more than the rules.
     verdict = _gate(intent, state.trading_state)
-    if isinstance(verdict, Denied) or isinstance(intent, CancelIntent):
+    # Every rule returns the APPROVED singleton or a Denied: an identity test per rule.
+    if verdict is not APPROVED or isinstance(intent, CancelIntent):
         return verdict
     if state.halt_reason:
         return Denied(f"new orders are halted: {state.halt_reason}", Rule.HALTED)
     verdict = _order_qty(intent, limits)
-    if not isinstance(verdict, Denied):
+    if verdict is APPROVED:
         verdict = _order_notional(intent, state, limits)
-    if not isinstance(verdict, Denied):
+    if verdict is APPROVED:
         verdict = _price_band(intent, state, limits)
-    if not isinstance(verdict, Denied):
+    if verdict is APPROVED:
         verdict = _open_orders(state, limits)
-    if not isinstance(verdict, Denied):
+    if verdict is APPROVED:
         verdict = _position(intent, state, limits)
-    if not isinstance(verdict, Denied):
+    if verdict is APPROVED:
         verdict = _daily_loss(intent, state, limits)
     return verdict
 

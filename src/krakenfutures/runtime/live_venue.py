@@ -70,7 +70,7 @@ from krakenfutures.core.rest.schema_common import (
     PlaceEvent,
     RejectEvent,
 )
-from krakenfutures.core.rest.schema_orders import SendOrderParams
+from krakenfutures.core.rest.schema_orders import CancelOrderParams, SendOrderParams
 from krakenfutures.core.timefmt import iso_ms, parse_iso_ms
 from krakenfutures.core.types import (
     OrderType,
@@ -103,14 +103,14 @@ from krakenfutures.oms.venue import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
-
     from krakenfutures.client.async_ import AsyncClient
+    from krakenfutures.core.rest.endpoint import Endpoint
 
 log = logging.getLogger("krakenfutures.runtime")
 ZERO = Decimal(0)
 FILLS_PAGE = 100
 _SEND_ORDER = BY_NAME["send_order"]
+_CANCEL_ORDER = BY_NAME["cancel_order"]
 """Kraken's ``/fills`` returns at most this many rows per call."""
 
 FeeFn = Callable[[str, Decimal, Decimal, bool], tuple[Decimal, str]]
@@ -233,6 +233,13 @@ def send_order_params(
 
 
 _TRIGGERED = frozenset({OrderType.STP, OrderType.TAKE_PROFIT})
+
+
+def _cancel_params(intent: CancelIntent) -> CancelOrderParams:
+    # By the exchange's id when known: it names exactly one order, even after a resend.
+    return CancelOrderParams(
+        order_id=intent.order_id, cli_ord_id=None if intent.order_id else intent.cli_ord_id
+    )
 
 
 def build_edit_order(intent: AmendIntent) -> dict[str, Any]:
@@ -571,11 +578,15 @@ class LiveVenue:
         rest)``; awaiting ``rest`` gives what :meth:`submit_order` returns or raises. Raises
         :class:`ValidationError` for an intent that cannot be sent."""
         params = send_order_params(intent, trigger_signal=self.trigger_signal)
+        sent, rest = self._begin(_SEND_ORDER, params)
+        return sent, self._submitted(intent, rest)
+
+    def _begin(self, endpoint: Endpoint, params: Any) -> tuple[bool, Awaitable[Any]]:
+        """``client.start_call`` when the client has it (else the plain call, not sent yet)."""
         start = getattr(self.client, "start_call", None)
         if start is None:
-            return False, self._submitted(intent, self.client.call(_SEND_ORDER, params))
-        sent, rest = start(_SEND_ORDER, params)
-        return sent, self._submitted(intent, rest)
+            return False, self.client.call(endpoint, params)
+        return start(endpoint, params)  # type: ignore[no-any-return]
 
     async def _submitted(self, intent: OrderIntent, call: Awaitable[Any]) -> SubmitResult:
         try:  # what _unknown_if_unreadable does, without a coroutine more on every order
@@ -604,10 +615,16 @@ class LiveVenue:
 
     async def cancel_order(self, intent: CancelIntent) -> CancelResult:
         """Cancel one order, by ``order_id`` when known, else ``cli_ord_id``."""
-        call = self.client.cancel_order(
-            order_id=intent.order_id,
-            cli_ord_id=None if intent.order_id else intent.cli_ord_id,
-        )
+        call = self.client.call(_CANCEL_ORDER, _cancel_params(intent))
+        return await self._cancelled(intent, call)
+
+    def start_cancel(self, intent: CancelIntent) -> tuple[bool, Awaitable[CancelResult]]:
+        """:meth:`cancel_order` begun from plain code, as :meth:`start_submit` begins a
+        submit: ``(sent, rest)``."""
+        sent, rest = self._begin(_CANCEL_ORDER, _cancel_params(intent))
+        return sent, self._cancelled(intent, rest)
+
+    async def _cancelled(self, intent: CancelIntent, call: Awaitable[Any]) -> CancelResult:
         reply = await _unknown_if_unreadable(call, "cancelorder", intent.cli_ord_id)
         return parse_cancel_status(reply, intent)
 
