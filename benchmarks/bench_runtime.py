@@ -3,8 +3,8 @@
 Everything a real order goes through is in the measured path: the intent's validation, the
 instrument check, the halt and breaker checks, every risk rule (with the trading-state gate),
 the journal write (to its write-ahead tail: in the kernel, ``kill -9`` safe, before the send),
-the live venue's intent-to-wire mapping, the client's nonce, encoding and signing, and the
-HTTP framing. The clock stops when the signed bytes are passed to the transport's socket
+the live venue's intent-to-wire mapping, the client's nonce, rate-limit booking, encoding and
+signing, and the HTTP framing. The clock stops when the signed bytes are passed to the transport's socket
 ``write()``; what that system call costs (the kernel's loopback TCP) is reported beside it.
 
 The exchange is out of the measured process: after start-up (which runs against the real
@@ -83,7 +83,19 @@ async def _measure(orders: int) -> tuple[list[tuple[float, float]], list[float]]
         sim_config(rate_limits=False, exchange=ExchangeConfig(max_open_orders=orders + 10))
     )
     journal = Path(tempfile.mkdtemp(prefix="kf-bench-")) / "j.sqlite"
-    rig = make_rig(handle=handle, journal_path=journal, record=False)
+    # The client's cost-based rate limiter is on, as in a live bot: its booking is on the path.
+    # The fake clock moves 0.5 s per decision (outside the timed part) so a send and a cancel
+    # (cost 10 each of 500 per 10 s) never wait for budget; the trading-state data stays valid
+    # that long (the canned exchange serves no status endpoints to refresh it from).
+    # No Nonce header, as ``kf run`` by default (``[bot] nonce = "none"``; see launch.py).
+    rig = make_rig(
+        handle=handle,
+        journal_path=journal,
+        record=False,
+        rate_limits=True,
+        max_age_ms=10**9,
+        nonce="none",
+    )
     await rig.start()  # against the simulator, in memory
 
     server = subprocess.Popen(
@@ -116,17 +128,14 @@ async def _measure(orders: int) -> tuple[list[tuple[float, float]], list[float]]
         mark = rig.node.mark(SYMBOL)
         assert mark is not None
         base = (mark * Decimal("0.97")).to_integral_value()
+        qty = Decimal("0.001")
         latencies: list[tuple[float, float]] = []
         cancels: list[float] = []
         for i in range(orders):
+            rig.handle.clock.advance(500)
+            price = base + i % 500  # the strategy's decision, made before it calls submit
             t0 = time.perf_counter_ns()
-            cli = ctx.submit(
-                symbol=SYMBOL,
-                side="buy",
-                qty=Decimal("0.001"),
-                limit_price=base + i % 500,
-                post_only=True,
-            )
+            cli = ctx.submit(symbol=SYMBOL, side="buy", qty=qty, limit_price=price, post_only=True)
             assert isinstance(cli, str), cli
             while cli not in stamps:  # the first order opens the connection (not eager)
                 await asyncio.sleep(0)
@@ -155,7 +164,7 @@ async def _measure(orders: int) -> tuple[list[tuple[float, float]], list[float]]
     return latencies[50:], cancels[10:]  # warm-up excluded
 
 
-def bench(orders: int = 1_500, runs: int = 3) -> list[dict[str, object]]:
+def bench(orders: int = 1_000, runs: int = 5) -> list[dict[str, object]]:
     """Decision-to-wire latency in microseconds (``submit`` or ``cancel`` to the socket write
     of the signed bytes), as the best of ``runs`` runs' medians (timeit's rule: noise on a
     shared VM only ever adds; every run's median is printed so a noisy machine shows), the p99

@@ -150,9 +150,11 @@ def make_rig(
     max_age_ms: int = 600_000,
     market: bool = False,
     record: bool = True,
+    nonce: str = "memory",
     **node_kwargs: Any,
 ) -> Rig:
-    """A node over an in-memory client to a fresh (or the given) simulator on a fake clock."""
+    """A node over an in-memory client to a fresh (or the given) simulator on a fake clock
+    (``nonce``: the client's nonce mode; ``kf run`` sends none by default)."""
     if handle is None:
         config = sim_config(
             market=market,
@@ -187,7 +189,7 @@ def make_rig(
         TEST_SECRET,
         base_url=handle.base_url,
         transport=AsyncHandlerTransport(recording),
-        nonce="memory",
+        nonce=nonce,
         clock_ms=clock.now_ms,
         sleep=asleep,
         rate_limit=rate_limits,
