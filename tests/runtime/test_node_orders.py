@@ -185,3 +185,34 @@ async def test_repeated_refusals_trip_the_circuit_breaker() -> None:
     assert isinstance(verdict, Denied) and verdict.rule is Rule.CIRCUIT_BREAKER
     assert any("circuit breaker" in a.text for a in node.recent)
     await node.shutdown()
+
+
+async def test_ended_orders_are_forgotten_after_the_retention_and_still_counted() -> None:
+    rig, base = await start_rig()
+    node = rig.node
+    manager = node.manager
+    manager.keep_ended_s = 60.0
+    ctx = node.contexts["Idle"]
+    placed = [
+        ctx.submit(symbol=SYMBOL, side="buy", qty=Decimal("0.001"), limit_price=base + i * TICK)
+        for i in range(30)
+    ]
+    await manager.drain()
+    for cli in placed[:20]:
+        ctx.cancel(cli)
+    await manager.drain()
+    await manager.reconcile(full=True)
+    assert len(manager.tracker.orders()) == 30  # ended just now: kept for a while
+    rig.handle.clock.advance(61_000)
+    await rig.refresh_tickers()
+    await manager.reconcile(full=True)
+    left = manager.tracker.orders()
+    assert {o.cli_ord_id for o in left} == set(placed[20:])  # the live ones stay
+    assert manager.tracker.state_counts() == {"cancelled": 20, "open": 10}
+    assert manager.tracker.find(placed[0]) is None
+    assert ctx.open_orders(SYMBOL) and len(ctx.open_orders(SYMBOL)) == 10
+    more = ctx.submit(symbol=SYMBOL, side="buy", qty=Decimal("0.001"), limit_price=base)
+    assert isinstance(more, str)
+    await manager.drain()
+    assert manager.tracker.get(more).state.value == "open"
+    await node.shutdown()

@@ -143,14 +143,11 @@ def summary(node: Any, *, started: float) -> dict[str, Any]:
         t["fees"] += row["fees"]
         t["funding"] += row["funding"]
         t["net"] += row["net"]
-    orders = node.manager.tracker.orders()
-    states: dict[str, int] = {}
-    for order in orders:
-        states[order.state.value] = states.get(order.state.value, 0) + 1
+    states = node.manager.tracker.state_counts()  # the forgotten ended orders too
     return {
         "wall_seconds": round(time.monotonic() - started, 1),
         "exchange_time": iso_ms(node.clock.now_ms()),
-        "orders": len(orders),
+        "orders": sum(states.values()),
         "order_states": states,
         "fills": sum(r["fills"] for r in rows),
         "funding_payments": sum(1 for r in rows if r["funding"] != 0),

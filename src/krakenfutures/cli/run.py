@@ -252,7 +252,7 @@ async def _dashboard(node: Any, started: float, base_url: str, show: bool) -> No
             await asyncio.sleep(10)
             m = node.manager
             click.echo(
-                f"[kf run] orders {len(m.tracker.orders())} fills "
+                f"[kf run] orders {sum(m.tracker.state_counts().values())} fills "
                 f"{sum(p.fill_count for p in m.positions.positions())} requests {m.sent_requests} "
                 f"halts {len(node.halts)}",
                 err=True,

@@ -135,6 +135,7 @@ class OrderManager:
         max_resends: int = 5,
         sleep: Callable[[float], object] = asyncio.sleep,
         eager_sends: bool = True,
+        keep_ended_s: float = 600.0,
     ) -> None:
         self.venue = venue
         # Optional: a venue that can begin a submit from plain code (see LiveVenue.start_submit).
@@ -154,6 +155,9 @@ class OrderManager:
         self.max_resends = max_resends
         self._sleep = sleep
         self.eager_sends = eager_sends
+        self.keep_ended_s = keep_ended_s
+        """How long an order that ended stays in the tracker (found by ``find``, counted in
+        ``orders()``) before reconciliation forgets it; its final state stays counted."""
         """Send each request within the ``submit``/``amend``/``cancel`` call (its bytes leave
         before the call returns) instead of on the next event-loop turn."""
         self._tasks: set[asyncio.Task[None]] = set()
@@ -326,7 +330,16 @@ class OrderManager:
                 wait_ms = need.not_before_ms - self._clock_ms()
                 await self._sleep(max(wait_ms, 50) / 1000)
             self._resend_lost()
+            self._forget_ended()
             return tuple(changes)
+
+    def _forget_ended(self) -> None:
+        """Let the tracker drop orders that ended over ``keep_ended_s`` ago (memory stays
+        bounded however long the bot runs; the journal keeps them)."""
+        before = self._clock_ms() - int(self.keep_ended_s * 1000)
+        if self.tracker.forget_ended(before):
+            tracked = self.tracker.find
+            self._resends = {c: g for c, g in self._resends.items() if tracked(c) is not None}
 
     async def drain(self, timeout_s: float = 10.0) -> None:
         """Wait until every queued request has been answered (or ``timeout_s``)."""
@@ -455,10 +468,8 @@ class OrderManager:
     def _resend_lost(self) -> None:
         if not self.auto_resend:
             return
-        for order in self.tracker.orders():
+        for order in self.tracker.resend_candidates():
             cli = order.cli_ord_id
-            if not self.tracker.may_resend(cli):
-                continue
             if not order.reason.startswith(RESEND_REASONS):
                 continue  # the exchange refused it: resending would be refused again
             generation = self._resends.get(cli, 0)

@@ -180,14 +180,19 @@ class ReconcileNeeded:
 
 
 class _OrderTable(dict[str, "TrackedOrder"]):
-    """Orders by ``cli_ord_id`` that also keeps the live (non-terminal) ones apart, and per
-    (strategy, symbol) the live count and unfilled qty per side: the risk rules ask for these
-    before every order, so they cost O(1), not a scan of every order since start."""
+    """Orders by ``cli_ord_id`` that also keeps apart what the order manager asks about after
+    every reply or on every timer, so those questions cost O(live orders), never a scan of
+    every order since start (a market maker places hundreds of thousands a day): the live
+    (non-terminal) orders, per (strategy, symbol) their count and unfilled qty per side (the
+    risk rules, before every order), the orders with fills still to book, and the orders that
+    may be resent."""
 
     def __init__(self) -> None:
         super().__init__()
         self.live: dict[str, TrackedOrder] = {}
         self.sums: dict[tuple[str, str], list[Decimal | int]] = {}  # [count, buy, sell]
+        self.fills_due: dict[str, TrackedOrder] = {}
+        self.resendable: dict[str, TrackedOrder] = {}
 
     def __setitem__(self, key: str, order: TrackedOrder) -> None:
         old = self.live.get(key)
@@ -196,15 +201,39 @@ class _OrderTable(dict[str, "TrackedOrder"]):
         super().__setitem__(key, order)
         if order.state.is_terminal:
             self.live.pop(key, None)
+            if order.state is OrderState.REJECTED and _may_resend(order):
+                self.resendable[key] = order
+            else:
+                self.resendable.pop(key, None)
         else:
             self.live[key] = order
             self._add(order, 1)
+            self.resendable.pop(key, None)
+        if order.reported_filled_qty > order.filled_qty:
+            self.fills_due[key] = order
+        else:
+            self.fills_due.pop(key, None)
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self.fills_due.pop(key, None)
+        self.resendable.pop(key, None)
 
     def _add(self, order: TrackedOrder, sign: int) -> None:
         sums = self.sums.setdefault((order.strategy, order.intent.symbol), [0, ZERO, ZERO])
         sums[0] += sign
         side = 1 if order.intent.side is Side.BUY else 2
         sums[side] += sign * (order.intent.qty - order.filled_qty)
+
+
+def _may_resend(order: TrackedOrder) -> bool:
+    # Proven never to exist, never filled, not resent already (see OrderTracker.may_resend).
+    return (
+        order.state is OrderState.REJECTED
+        and order.proven_absent
+        and order.filled_qty == 0
+        and order.resent_as is None
+    )
 
 
 class OrderTracker:
@@ -233,6 +262,8 @@ class OrderTracker:
         self.settle_ms = settle_ms
         self._orders = _OrderTable()
         self._by_order_id: dict[str, str] = {}
+        self.forgotten_states: dict[str, int] = {}
+        """Final states of the orders :meth:`forget_ended` dropped, counted."""
 
     # ---------------------------------------------------------------------------- queries
 
@@ -283,28 +314,26 @@ class OrderTracker:
     def may_resend(self, cli_ord_id: str) -> bool:
         """True only if the order is proven not to exist, never filled and was not resent."""
         order = self._orders.get(cli_ord_id)
-        return (
-            order is not None
-            and order.state is OrderState.REJECTED
-            and order.proven_absent
-            and order.filled_qty == 0
-            and order.resent_as is None
-        )
+        return order is not None and _may_resend(order)
+
+    def resend_candidates(self) -> tuple[TrackedOrder, ...]:
+        """Every order :meth:`may_resend` allows, oldest first (the order manager still decides
+        by the reason it failed)."""
+        return tuple(self._orders.resendable.values())
 
     def cancels_due(self) -> tuple[str, ...]:
         """Orders whose cancel was deferred (asked while pending or unknown) and that now rest:
         call :meth:`cancel` for each."""
         return tuple(
-            o.cli_ord_id for o in self._orders.values() if o.cancel_wanted and o.state.is_working
+            o.cli_ord_id
+            for o in self._orders.live.values()
+            if o.cancel_wanted and o.state.is_working
         )
 
     def reconcile_needed(self, now_ms: int) -> ReconcileNeeded | None:
         """What to look up for unknown orders and orders with fills still to book, or None."""
-        wanted = [
-            o
-            for o in self._orders.values()
-            if o.state is OrderState.UNKNOWN or o.reported_filled_qty > o.filled_qty
-        ]
+        wanted = [o for o in self._orders.live.values() if o.state is OrderState.UNKNOWN]
+        wanted += [o for o in self._orders.fills_due.values() if o.state is not OrderState.UNKNOWN]
         if not wanted:
             return None
         unknown = [o for o in wanted if o.state is OrderState.UNKNOWN]
@@ -313,6 +342,38 @@ class OrderTracker:
             fills_since_ms=min(o.sent_ts_ms for o in wanted),
             not_before_ms=max((self._proof_time_ms(o, now_ms) for o in unknown), default=now_ms),
         )
+
+    def forget_ended(self, before_ms: int) -> int:
+        """Drop orders that ended (filled, cancelled, rejected) before ``before_ms`` and that
+        nothing waits on any more: no fills left to book, not a candidate for a resend, not
+        the source of a live resend. Returns how many; their final states are kept in
+        :attr:`forgotten_states`. A long-running bot calls this on a timer so memory stays
+        bounded; the journal keeps every order."""
+        table = self._orders
+        dropped = [
+            o
+            for o in table.values()
+            if o.state.is_terminal
+            and o.updated_ts_ms < before_ms
+            and o.cli_ord_id not in table.fills_due
+            and o.cli_ord_id not in table.resendable
+            and (o.resent_as is None or o.resent_as not in table.live)
+        ]
+        for order in dropped:
+            del table[order.cli_ord_id]
+            if order.order_id and self._by_order_id.get(order.order_id) == order.cli_ord_id:
+                del self._by_order_id[order.order_id]
+            state = order.state.value
+            self.forgotten_states[state] = self.forgotten_states.get(state, 0) + 1
+        return len(dropped)
+
+    def state_counts(self) -> dict[str, int]:
+        """How many orders are in each state, the forgotten ones included."""
+        counts = dict(self.forgotten_states)
+        for order in self._orders.values():
+            state = order.state.value
+            counts[state] = counts.get(state, 0) + 1
+        return counts
 
     # ------------------------------------------------------------------------- requests
 
