@@ -7,9 +7,9 @@ Each ``benchmarks/bench_*.py`` exposes ``bench()`` returning a row dict or a lis
 
 from __future__ import annotations
 
-import importlib
 import json
 import pkgutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,26 @@ def _rows(result: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def _run_alone(name: str) -> Any:
+    """``benchmarks.<name>.bench()`` in a fresh interpreter: each benchmark gets a process of
+    its own, as the program it stands for would (an earlier benchmark's heap and caches would
+    otherwise weigh on the latency figures of a later one)."""
+    code = (
+        "import json, sys; from benchmarks import " + name + " as m; "
+        "sys.stdout.write(json.dumps(m.bench()))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).parent.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        return {"name": name, "result": f"failed: {done.stderr.strip()[-300:]}", "ok": False}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> int:
     as_json = "--json" in sys.argv
     wanted = [a for a in sys.argv[1:] if not a.startswith("-")]
@@ -50,8 +70,7 @@ def main() -> int:
                 progress.advance(task)
                 continue
             progress.update(task, description=name)
-            module = importlib.import_module(f"benchmarks.{name}")
-            rows += _rows(module.bench())
+            rows += _rows(_run_alone(name))
             progress.advance(task)
     if as_json:
         print(json.dumps(rows, indent=2))
