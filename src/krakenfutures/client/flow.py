@@ -104,7 +104,8 @@ def call_flow(
         nonce = ctx.next_nonce(now_ms) if endpoint.auth else ""
         request = build_request(endpoint, params, api_key=ctx.api_key, key=ctx.key, nonce=nonce)
         if endpoint.pool is not Pool.NONE:
-            wait_ms = ctx.reserve(endpoint.pool.value, request.cost, now_ms)
+            # The StrEnum member is its own str: no ``.value`` (a Python-level enum property).
+            wait_ms = ctx.reserve(endpoint.pool, request.cost, now_ms)
             if wait_ms > 0:
                 _log().debug("%s waits %d ms for rate-limit budget", endpoint.name, wait_ms)
                 yield Sleep(wait_ms)
