@@ -155,11 +155,11 @@ class OrderManager:
         self.max_resends = max_resends
         self._sleep = sleep
         self.eager_sends = eager_sends
+        """Send each request within the ``submit``/``amend``/``cancel`` call (its bytes leave
+        before the call returns) instead of on the next event-loop turn."""
         self.keep_ended_s = keep_ended_s
         """How long an order that ended stays in the tracker (found by ``find``, counted in
         ``orders()``) before reconciliation forgets it; its final state stays counted."""
-        """Send each request within the ``submit``/``amend``/``cancel`` call (its bytes leave
-        before the call returns) instead of on the next event-loop turn."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._reconcile_lock = asyncio.Lock()
         self._reconcile_task: asyncio.Task[None] | None = None

@@ -109,9 +109,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("krakenfutures.runtime")
 ZERO = Decimal(0)
 FILLS_PAGE = 100
+"""Kraken's ``/fills`` returns at most this many rows per call."""
 _SEND_ORDER = BY_NAME["send_order"]
 _CANCEL_ORDER = BY_NAME["cancel_order"]
-"""Kraken's ``/fills`` returns at most this many rows per call."""
 
 FeeFn = Callable[[str, Decimal, Decimal, bool], tuple[Decimal, str]]
 """``fee(symbol, qty, price, maker) -> (fee, currency)``."""
