@@ -542,8 +542,7 @@ class OrderIntent:
             raise ValidationError(f"{order_type.value} orders need a limit_price")
         if stop_price is None and order_type in _NEEDS_STOP:
             raise ValidationError(f"{order_type.value} orders need a stop_price")
-        if len(cli_ord_id) > MAX_CLI_ORD_ID_LEN:
-            _check_cli_ord_id(cli_ord_id)
+        _check_cli_ord_id(cli_ord_id)
         put = _put
         put(self, "symbol", symbol)
         put(self, "side", side)
